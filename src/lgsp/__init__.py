@@ -1,0 +1,62 @@
+"""lgsp — the contracts of Vietnam's data-sharing platform (LGSP), VXP and the DVCQG portal.
+
+The curated public API: document exchange (edXML packages), identifiers, findings and errors.
+Everything here is importable from ``lgsp`` directly; submodules hold the rest.
+"""
+
+from lgsp.documents import (
+    Attachment,
+    Business,
+    BusinessDocType,
+    DocumentPackage,
+    Organization,
+    StatusCode,
+    StatusPackage,
+    WriteOptions,
+    check,
+    package_to_bytes,
+    read_document,
+    read_package,
+    read_status,
+    validate,
+    write_package,
+)
+from lgsp.errors import (
+    AttachmentError,
+    CodeError,
+    HostileXMLError,
+    LgspError,
+    PackageError,
+    ValidationError,
+    XMLError,
+)
+from lgsp.findings import Finding
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Attachment",
+    "AttachmentError",
+    "Business",
+    "BusinessDocType",
+    "CodeError",
+    "DocumentPackage",
+    "Finding",
+    "HostileXMLError",
+    "LgspError",
+    "Organization",
+    "PackageError",
+    "StatusCode",
+    "StatusPackage",
+    "ValidationError",
+    "WriteOptions",
+    "XMLError",
+    "__version__",
+    "check",
+    "package_to_bytes",
+    "read_document",
+    "read_package",
+    "read_status",
+    "validate",
+    "write_package",
+]
