@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from lxml import etree
 
@@ -79,9 +79,10 @@ class ParsedXML:
 
 
 class TextSink(Protocol):
-    """Receives the text of an element the streaming parser does not keep in memory."""
+    """Receives the text of an element the streaming parser does not keep in memory: raw
+    bytes of the document (character references already resolved)."""
 
-    def write(self, text: str) -> None: ...
+    def write(self, text: bytes) -> None: ...
 
     def close(self) -> None: ...
 
@@ -90,7 +91,7 @@ SinkFactory = Callable[[str], "TextSink | None"]
 """Called with an element's tag (``{ns}local``); returns a sink to stream its text, or None."""
 
 
-def new_parser(*, target: object | None = None) -> etree.XMLParser:
+def new_parser(*, target: Any = None) -> etree.XMLParser:
     """A parser with every dangerous feature off. One per parse: lxml's error log accumulates."""
     return etree.XMLParser(
         resolve_entities=False,
@@ -148,7 +149,7 @@ def _check_prolog(data: bytes, source: str | None) -> None:
 
 
 def _syntax_error(exc: etree.XMLSyntaxError, source: str | None, head: bytes) -> XMLError:
-    line, column = exc.position if exc.position else (None, None)
+    line, column = exc.position or (None, None)
     cause = _leading_junk_cause(head) or exc.msg or str(exc)
     if "Excessive depth" in cause or "huge input lookup" in cause.lower():
         return HostileXMLError(cause, source=source, line=line, column=column)
@@ -162,18 +163,10 @@ def _first_fatal(log: Any) -> Any | None:
     return None
 
 
-def _ns_notes(log: Any) -> list[XMLNote]:
-    return [
-        XMLNote("read.undeclared_prefix", entry.message.strip(), entry.line)
-        for entry in log
-        if entry.type_name == _UNDECLARED_NS
-    ]
-
-
 _DEPTH_CHECKS: dict[int, etree.XPath] = {}
 
 
-def _check_tree(root: etree._Element, limits: XMLLimits, source: str | None) -> None:
+def _check_tree(root: etree._Element, limits: XMLLimits, source: str | None, nbytes: int) -> None:
     doc = root.getroottree()
     if doc.docinfo.internalDTD is not None or doc.docinfo.doctype:
         raise HostileXMLError("document type declarations (DOCTYPE) are refused", source=source)
@@ -185,7 +178,9 @@ def _check_tree(root: etree._Element, limits: XMLLimits, source: str | None) -> 
         _DEPTH_CHECKS[limits.max_depth] = deep
     if deep(doc):
         raise HostileXMLError(f"nesting deeper than {limits.max_depth} elements", source=source)
-    count = int(doc.xpath("count(//*)"))  # type: ignore[arg-type]
+    if nbytes < 4 * limits.max_elements:
+        return  # every element takes at least four bytes ("<a/>"): the limit cannot be reached
+    count = int(cast(float, doc.xpath("count(//*)")))
     if count > limits.max_elements:
         raise HostileXMLError(
             f"{count} elements, more than the limit of {limits.max_elements}", source=source
@@ -202,34 +197,22 @@ def parse_bytes(
         )
     _check_prolog(data, source)
     parser = new_parser()
+    notes: list[XMLNote] = []
     try:
         root = etree.fromstring(data, parser)
-        notes: list[XMLNote] = []
     except etree.XMLSyntaxError as exc:
         # The parser's own log: the exception's log can carry entries of earlier parses.
         if _first_fatal(parser.error_log) is not None or _UNDECLARED_NS not in {
             e.type_name for e in parser.error_log
         }:
             raise _syntax_error(exc, source, data[:64]) from exc
-        # An undeclared prefix is only a namespace error; re-read in recovery mode and accept
-        # the result only when nothing else went wrong.
-        recovering = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, recover=True
-        )
+        # Only undeclared prefixes: declare them the way the streaming path does, read again.
+        repaired, notes = _repair_prefixes(data, limits, source)
         try:
-            root = etree.fromstring(data, recovering)
-        except etree.XMLSyntaxError:  # pragma: no cover - recovery failing outright
-            raise _syntax_error(exc, source, data[:64]) from exc
-        fatal = _first_fatal(recovering.error_log)
-        if fatal is not None or root is None:
-            raise XMLError(
-                fatal.message.strip() if fatal is not None else str(exc),
-                source=source,
-                line=fatal.line if fatal is not None else None,
-                column=fatal.column if fatal is not None else None,
-            ) from exc
-        notes = _ns_notes(recovering.error_log)
-    _check_tree(root, limits, source)
+            root = etree.fromstring(repaired, new_parser())
+        except etree.XMLSyntaxError as again:
+            raise _syntax_error(again, source, data[:64]) from again
+    _check_tree(root, limits, source, len(data))
     return ParsedXML(root=root, notes=notes)
 
 
@@ -239,78 +222,261 @@ def parse_fragment(data: bytes | str, *, source: str | None = None) -> etree._El
     return parse_bytes(raw, source=source).root
 
 
-class _StreamTarget:
-    """SAX target: builds the tree in C through TreeBuilder, enforcing limits as it goes,
-    and diverts the text of selected elements to sinks."""
+_TAG_REST = re.compile(rb"""(?:[^"'>]|"[^"]*"|'[^']*')*>""")
+_TAG_NAME = re.compile(rb"<([^\s/>]+)")
+_ATTR = re.compile(rb"""([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
+_CHAR_REF = re.compile(rb"&#(?:x([0-9a-fA-F]+)|([0-9]+));")
+_WELL_KNOWN = {b"xlink": b"http://www.w3.org/1999/xlink", b"xml": b""}
+_TEXT, _CTE = 0, 1
 
-    def __init__(self, limits: XMLLimits, sink_factory: SinkFactory, source: str | None):
-        self.builder = etree.TreeBuilder()
+
+class _Splitter:
+    """Splits an XML byte stream into what the tree parser sees and the text of diverted
+    elements (edXML attachments), tracking markup just enough to know where text is.
+
+    It also enforces the limits as bytes go by (depth, elements, text length, DOCTYPE) and
+    repairs undeclared prefixes by declaring them: with the URI the document itself gave
+    that prefix elsewhere (the kit's ``edXML:AttachmentEncoded`` outside the envelope that
+    declares ``edXML``), the well-known one (``xlink``), or a placeholder URN.
+    """
+
+    def __init__(
+        self,
+        limits: XMLLimits,
+        source: str | None,
+        divert: Callable[[str], TextSink | None] | None,
+    ) -> None:
         self.limits = limits
-        self.sink_factory = sink_factory
         self.source = source
+        self.divert = divert
+        self.buf = b""
+        self.line = 1
         self.depth = 0
         self.elements = 0
-        self.text_chars = 0
+        self.text_run = 0
+        self.scopes: list[set[bytes]] = [{b"xml"}]
+        self.seen: dict[bytes, bytes] = {}
         self.sink: TextSink | None = None
         self.sink_depth = 0
-        self.pending: list[TextSink] = []
-        self.sinks: dict[etree._Element, TextSink] = {}
+        self.sinks: list[TextSink | None] = []
+        self.notes: list[XMLNote] = []
+        self.head = b""
 
-    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
-        raise HostileXMLError(
-            "document type declarations (DOCTYPE) are refused: they can declare entities",
-            source=self.source,
-        )
+    def fail(self, cause: str, *, hostile: bool = True, column: int | None = None) -> XMLError:
+        cls = HostileXMLError if hostile else XMLError
+        return cls(cause, source=self.source, line=self.line, column=column)
 
-    def start(self, tag: str, attrib: dict[str, str], nsmap: dict[str, str] | None = None) -> None:
-        self.depth += 1
-        self.elements += 1
-        self.text_chars = 0
-        if self.depth > self.limits.max_depth:
-            raise HostileXMLError(
-                f"nesting deeper than {self.limits.max_depth} elements", source=self.source
-            )
-        if self.elements > self.limits.max_elements:
-            raise HostileXMLError(
-                f"more than the limit of {self.limits.max_elements} elements", source=self.source
-            )
+    def feed(self, chunk: bytes) -> bytes:
+        """Bytes in, bytes for the parser out; incomplete constructs wait for the next chunk."""
+        if not self.head:
+            self.head = chunk[:64]
+        data = self.buf + chunk if self.buf else chunk
+        out: list[bytes] = []
+        pos = self._run(data, out, final=False)
+        self.buf = data[pos:]
+        if len(self.buf) > self.limits.max_text_chars + 65536:
+            raise self.fail("a comment, tag or text run longer than the limits allow")
+        return b"".join(out)
+
+    def close(self) -> bytes:
+        out: list[bytes] = []
+        pos = self._run(self.buf, out, final=True)
+        out.append(self.buf[pos:])  # an unfinished construct: the parser reports it
+        self.buf = b""
         if self.sink is not None:
-            raise XMLError(f"element {tag} inside streamed text content", source=self.source)
-        ns = {(k or None): v for k, v in nsmap.items()} if nsmap else None
-        self.builder.start(tag, attrib, ns)  # type: ignore[arg-type]
-        self.sink = self.sink_factory(tag)
-        self.sink_depth = self.depth
+            self.sink.close()
+            self.sink = None
+        return b"".join(out)
 
-    def end(self, tag: str) -> etree._Element:
-        element = self.builder.end(tag)
+    def _pass(self, out: list[bytes], piece: bytes) -> None:
+        self.line += piece.count(b"\n")
+        out.append(piece)
+
+    def _run(self, data: bytes, out: list[bytes], *, final: bool) -> int:
+        pos = 0
+        n = len(data)
+        while pos < n:
+            lt = data.find(b"<", pos)
+            if lt != pos:
+                end = n if lt < 0 else lt
+                if self.sink is not None:
+                    if lt < 0 and not final:
+                        amp = data.rfind(b"&", pos, end)
+                        if amp >= 0 and data.find(b";", amp, end) < 0:
+                            end = amp  # a character reference cut by the chunk boundary
+                    text = data[pos:end]
+                    self._divert(text)
+                    newlines = text.count(b"\n")
+                    self.line += newlines
+                    out.append(b"\n" * newlines)  # keeps the parser's line numbers right
+                else:
+                    self.text_run += end - pos
+                    if self.text_run > self.limits.max_text_chars:
+                        raise self.fail(
+                            f"a text node longer than {self.limits.max_text_chars} characters"
+                        )
+                    self._pass(out, data[pos:end])
+                pos = end
+                if lt < 0:
+                    return pos
+                continue
+            stop = self._markup(data, pos, out, final=final)
+            if stop is None:
+                return pos
+            pos = stop
+        return pos
+
+    def _markup(  # noqa: PLR0911 - one exit per kind of XML construct
+        self, data: bytes, pos: int, out: list[bytes], *, final: bool
+    ) -> int | None:
+        """One construct starting with '<'; returns where it ends, or None if incomplete."""
+        n = len(data)
+        if data.startswith(b"<!--", pos):
+            end = data.find(b"-->", pos + 4)
+            if end < 0:
+                return None
+            self._pass(out, data[pos : end + 3])
+            return end + 3
+        if data.startswith(b"<![CDATA[", pos):
+            end = data.find(b"]]>", pos + 9)
+            if end < 0:
+                return None
+            if self.sink is not None:
+                text = data[pos + 9 : end]
+                self.sink.write(text)
+                self.line += text.count(b"\n")
+                out.append(b"\n" * text.count(b"\n"))
+            else:
+                self._pass(out, data[pos : end + 3])
+            return end + 3
+        if data.startswith(b"<?", pos):
+            end = data.find(b"?>", pos + 2)
+            if end < 0:
+                return None
+            self._pass(out, data[pos : end + 2])
+            return end + 2
+        if data.startswith(b"<!", pos):
+            if n - pos < 9 and not final:
+                return None
+            if data[pos : pos + 9].upper() == b"<!DOCTYPE":
+                raise self.fail(
+                    "document type declarations (DOCTYPE) are refused: they can declare entities",
+                    column=pos - data.rfind(b"\n", 0, pos),
+                )
+            self._pass(out, data[pos : pos + 2])  # not XML: the parser says why
+            return pos + 2
+        if data.startswith(b"</", pos):
+            end = data.find(b">", pos + 2)
+            if end < 0:
+                return None
+            self._end_tag()
+            self._pass(out, data[pos : end + 1])
+            return end + 1
+        m = _TAG_REST.match(data, pos + 1)
+        if m is None:
+            if not final:
+                return None
+            self._pass(out, data[pos:])
+            return n
+        end = m.end()
+        self._pass(out, self._start_tag(data[pos:end]))
+        return end
+
+    def _divert(self, text: bytes) -> None:
+        assert self.sink is not None  # noqa: S101 - only called in diverted text
+        if b"&" in text:
+            text = _CHAR_REF.sub(
+                lambda m: chr(int(m[1], 16) if m[1] else int(m[2])).encode("utf-8"), text
+            )
+        self.sink.write(text)
+
+    def _end_tag(self) -> None:
+        self.text_run = 0
         if self.sink is not None and self.depth == self.sink_depth:
             self.sink.close()
-            self.sinks[element] = self.sink
             self.sink = None
         self.depth -= 1
-        self.text_chars = 0
-        return element
+        if len(self.scopes) > 1:
+            self.scopes.pop()
 
-    def data(self, text: str) -> None:
+    def _start_tag(self, tag: bytes) -> bytes:
+        self.text_run = 0
         if self.sink is not None:
-            self.sink.write(text)
-            return
-        self.text_chars += len(text)
-        if self.text_chars > self.limits.max_text_chars:
-            raise HostileXMLError(
-                f"a text node longer than {self.limits.max_text_chars} characters",
-                source=self.source,
+            raise self.fail(
+                "an element inside attachment content (ContentTransferEncoded)", hostile=False
             )
-        self.builder.data(text)
+        name_match = _TAG_NAME.match(tag)
+        name = name_match[1] if name_match else b""
+        self.elements += 1
+        if self.elements > self.limits.max_elements:
+            raise self.fail(f"more than the limit of {self.limits.max_elements} elements")
+        closed = tag.endswith(b"/>")
+        declared = set(self.scopes[-1])
+        attrs = [m[1] for m in _ATTR.finditer(tag, len(name) + 1)]
+        for attr in attrs:
+            if attr.startswith(b"xmlns:"):
+                prefix = attr[6:]
+                declared.add(prefix)
+                if prefix not in self.seen:
+                    value = re.search(
+                        rb"xmlns:" + re.escape(prefix) + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""", tag
+                    )
+                    if value is not None:
+                        self.seen[prefix] = value[1] if value[1] is not None else value[2]
+        missing = [
+            p
+            for p in {name.partition(b":")[0] if b":" in name else b""}
+            | {a.partition(b":")[0] for a in attrs if b":" in a and not a.startswith(b"xmlns:")}
+            if p and p not in declared
+        ]
+        if missing:
+            tag = self._declare(tag, missing, closed)
+            declared.update(missing)
+        if not closed:
+            self.depth += 1
+            if self.depth > self.limits.max_depth:
+                raise self.fail(f"nesting deeper than {self.limits.max_depth} elements")
+            self.scopes.append(declared)
+        local = name.rpartition(b":")[2].decode("latin-1")
+        if self.divert is not None and local == "ContentTransferEncoded":
+            sink = self.divert(local)
+            self.sinks.append(sink)
+            if closed:
+                if sink is not None:
+                    sink.close()
+            else:
+                self.sink = sink
+                self.sink_depth = self.depth
+        return tag
 
-    def comment(self, text: str) -> None:
-        self.builder.comment(text)
+    def _declare(self, tag: bytes, prefixes: list[bytes], closed: bool) -> bytes:
+        decls = b""
+        for prefix in sorted(prefixes):
+            uri = (
+                self.seen.get(prefix)
+                or _WELL_KNOWN.get(prefix)
+                or (b"urn:lgsp:undeclared:" + prefix)
+            )
+            decls += b" xmlns:" + prefix + b'="' + uri + b'"'
+            self.notes.append(
+                XMLNote(
+                    "read.undeclared_prefix",
+                    f"namespace prefix {prefix.decode('latin-1')!r} used without a declaration; "
+                    f"read as {uri.decode('latin-1')}",
+                    self.line,
+                )
+            )
+        cut = len(tag) - (2 if closed else 1)
+        return tag[:cut].rstrip() + decls + tag[cut:]
 
-    def pi(self, target: str, data: str | None = None) -> None:
-        self.builder.pi(target, data)
 
-    def close(self) -> etree._Element:
-        return self.builder.close()
+def _repair_prefixes(
+    data: bytes, limits: XMLLimits, source: str | None
+) -> tuple[bytes, list[XMLNote]]:
+    """The document with undeclared prefixes declared (see :class:`_Splitter`)."""
+    splitter = _Splitter(limits, source, divert=None)
+    repaired = splitter.feed(data) + splitter.close()
+    return repaired, splitter.notes
 
 
 def parse_chunks(
@@ -320,27 +486,36 @@ def parse_chunks(
     limits: XMLLimits = DEFAULT_LIMITS,
     sink_factory: SinkFactory = lambda _tag: None,
 ) -> ParsedXML:
-    """Stream a document chunk by chunk; text of elements chosen by ``sink_factory`` goes to
-    their sinks instead of the tree. Raises XMLError / HostileXMLError."""
-    target = _StreamTarget(limits, sink_factory, source)
-    parser = new_parser(target=target)
+    """Stream a document chunk by chunk through the C tree builder; the text of attachment
+    elements (``ContentTransferEncoded``) goes to sinks made by ``sink_factory`` instead of
+    the tree. Raises XMLError / HostileXMLError."""
+    splitter = _Splitter(limits, source, divert=sink_factory)
+    parser = new_parser()
     total = 0
-    head = b""
     try:
         for chunk in chunks:
-            if not head:
-                head = chunk[:64]
-                _check_prolog(chunk[:4096], source)
             total += len(chunk)
             if total > limits.max_bytes:
                 raise HostileXMLError(
                     f"document exceeds the limit of {limits.max_bytes} bytes", source=source
                 )
-            parser.feed(chunk)
+            parser.feed(splitter.feed(chunk))
+        tail = splitter.close()
+        if tail:
+            parser.feed(tail)
         root: etree._Element = parser.close()
     except etree.XMLSyntaxError as exc:
-        raise _syntax_error(exc, source, head) from exc
-    fatal = _first_fatal(parser.error_log)
-    if fatal is not None:
-        raise XMLError(fatal.message.strip(), source=source, line=fatal.line, column=fatal.column)
-    return ParsedXML(root=root, notes=_ns_notes(parser.error_log), sinks=target.sinks)
+        raise _syntax_error(exc, source, splitter.head) from exc
+    _check_tree(root, limits, source, total)
+    # The parser saw exactly the elements the splitter saw: pair them in document order.
+    elements = [
+        el
+        for el in root.iter()
+        if isinstance(el.tag, str) and el.tag.rpartition("}")[2] == "ContentTransferEncoded"
+    ]
+    sinks: dict[etree._Element, TextSink] = {
+        element: sink
+        for element, sink in zip(elements, splitter.sinks, strict=False)
+        if sink is not None
+    }
+    return ParsedXML(root=root, notes=splitter.notes, sinks=sinks)

@@ -73,11 +73,18 @@ def strip_cid(content_id: str) -> str:
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
 
 
-def safe_file_name(name: str, fallback: str) -> str:
-    """A file name that cannot leave the target folder (no separators, no ``..``)."""
+def _sanitise(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE.sub("_", base).strip(" .")
-    return base or fallback
+    return _UNSAFE.sub("_", base).strip(" .")
+
+
+def safe_file_name(name: str, fallback: str = "attachment") -> str:
+    """A file name that cannot leave the target folder (no separators, no ``..``).
+
+    The fallback (used when nothing of the name survives) is sanitised the same way: it often
+    comes off the wire too (a ContentId).
+    """
+    return _sanitise(name) or _sanitise(fallback) or "attachment"
 
 
 class _View(io.RawIOBase):
@@ -179,14 +186,21 @@ class Base64Spool:
         self._padded = False
         self._seen = 0
 
-    def write(self, text: str) -> None:
+    def write(self, text: str | bytes) -> None:
         if self.error is not None:
             return
-        try:
-            raw = text.encode("ascii")
-        except UnicodeEncodeError as exc:
-            self._fail(f"non-Base64 character {text[exc.start]!r} near offset {self._seen}")
-            return
+        if isinstance(text, bytes):
+            raw = text
+            if not raw.isascii():
+                bad = next(i for i, b in enumerate(raw) if b > 127)
+                self._fail(f"non-Base64 byte {raw[bad]:#04x} near offset {self._seen + bad}")
+                return
+        else:
+            try:
+                raw = text.encode("ascii")
+            except UnicodeEncodeError as exc:
+                self._fail(f"non-Base64 character {text[exc.start]!r} near offset {self._seen}")
+                return
         self._seen += len(raw)
         raw = raw.translate(None, _WS)
         if not raw:
@@ -388,11 +402,13 @@ class Attachment(BaseModel):
             return view
         try:
             archive = zipfile.ZipFile(view)
-            member = archive.open(archive.infolist()[0] if self.zip_member is None else
-                                  self.zip_member)
+            member = archive.open(
+                archive.infolist()[0] if self.zip_member is None else self.zip_member
+            )
         except (zipfile.BadZipFile, OSError, KeyError, ValueError, RuntimeError) as exc:
-            raise AttachmentError(f"cannot unzip the payload: {exc}", content_id=self.content_id
-                                  ) from exc
+            raise AttachmentError(
+                f"cannot unzip the payload: {exc}", content_id=self.content_id
+            ) from exc
         return io.BufferedReader(_Limited(member, self._max_bytes, self.content_id), CHUNK)
 
     def iter_chunks(self, size: int = CHUNK) -> Iterator[bytes]:
@@ -448,9 +464,18 @@ class Attachment(BaseModel):
         """Write the file into ``folder`` under a safe version of its name; returns the path."""
         target_dir = Path(folder)
         target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / safe_file_name(file_name or self.name, self.content_id or "file")
-        with self.open() as src, target.open("wb") as dst:
-            shutil.copyfileobj(src, dst, CHUNK)
+        target = target_dir / safe_file_name(file_name or self.name, self.content_id)
+        with self.open() as src:  # first: a broken attachment leaves no empty file behind
+            # Never follow a link planted at the target name: it could point anywhere.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+            try:
+                fd = os.open(target, flags, 0o644)
+            except OSError as exc:
+                raise AttachmentError(
+                    f"cannot write {target}: {exc.strerror or exc}", content_id=self.content_id
+                ) from exc
+            with os.fdopen(fd, "wb") as dst:
+                shutil.copyfileobj(src, dst, CHUNK)
         return target
 
     def close(self) -> None:

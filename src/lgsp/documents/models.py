@@ -59,7 +59,18 @@ _TS_RE = re.compile(
 
 def _parse_date(value: Any) -> Any:
     if isinstance(value, str):
-        m = _DATE_RE.match(value)
+        v = value.strip()
+        # Fast path for the form real traffic uses (yyyy/MM/dd), then the tolerant regex.
+        if (
+            len(v) == 10
+            and v[4] in "/-"
+            and v[7] == v[4]
+            and v[:4].isdigit()
+            and v[5:7].isdigit()
+            and v[8:].isdigit()
+        ):
+            return dt.date(int(v[:4]), int(v[5:7]), int(v[8:]))
+        m = _DATE_RE.match(v)
         if not m:
             raise ValueError(f"{value!r} is not a date in the form yyyy/MM/dd")
         return dt.date(int(m[1]), int(m[2]), int(m[3]))
@@ -99,29 +110,7 @@ def format_date(value: dt.date) -> str:
 def format_timestamp(value: dt.datetime) -> str:
     """QCVN 102 timestamp: ``yyyy/MM/dd HH:mm:ss`` in Vietnam time."""
     v = value.astimezone(VIETNAM_TZ) if value.tzinfo else value
-    return (
-        f"{v.year:04d}/{v.month:02d}/{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-    )
-
-
-def _parse_bool(value: Any) -> Any:
-    if isinstance(value, str):
-        low = value.strip().lower()
-        if low in ("true", "1"):
-            return True
-        if low in ("false", "0"):
-            return False
-        raise ValueError(f"{value!r} is not true/false")
-    return value
-
-
-def _parse_int(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if not re.fullmatch(r"[+-]?\d+", text):
-            raise ValueError(f"{value!r} is not a whole number")
-        return int(text)
-    return value
+    return f"{v.year:04d}/{v.month:02d}/{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
 
 
 def _normalise_status_code(value: Any) -> Any:
@@ -143,8 +132,10 @@ EdxmlTimestamp = Annotated[
     PlainSerializer(format_timestamp, return_type=str),
 ]
 """An aware timestamp, written ``yyyy/MM/dd HH:mm:ss`` in Vietnam time."""
-EdxmlInt = Annotated[int, BeforeValidator(_parse_int)]
-EdxmlBool = Annotated[bool, BeforeValidator(_parse_bool)]
+EdxmlInt = int
+"""Whole numbers: pydantic's lax mode reads "12" from the wire natively."""
+EdxmlBool = bool
+"""``true``/``false`` (and ``1``/``0``): pydantic's lax mode reads them natively."""
 
 
 class _Model(BaseModel):
@@ -377,8 +368,8 @@ class DocumentPackage(_Model):
     """An edXML document package: header, trace and business block, attachments, signature.
 
     ``manifest`` is what a read package's manifest said (kept for validation); the writer
-    always derives the manifest from ``attachments``. ``signature_xml`` is the ``Signature``
-    element kept verbatim for the signature layer.
+    always derives the manifest from ``attachments``. :attr:`signature_xml` is the
+    ``Signature`` element kept verbatim for the signature layer.
     """
 
     header: DocumentHeader = Field(default_factory=DocumentHeader, alias="MessageHeader")
@@ -388,11 +379,24 @@ class DocumentPackage(_Model):
     business: Business | None = Field(None, alias="Bussiness")
     attachments: list[Attachment] = Field(default_factory=list, alias="AttachmentEncoded")
     manifest: list[ManifestReference] = Field(default_factory=list, alias="edXMLManifest")
-    signature_xml: str | None = Field(None, alias="Signature")
     notes: list[Finding] = Field(default_factory=list, exclude=True)
     """What the reader tolerated in a read package (rule, place, message)."""
 
     _tree: etree._Element | None = PrivateAttr(None)
+
+    _signature: str | etree._Element | None = PrivateAttr(None)
+
+    @property
+    def signature_xml(self) -> str | None:
+        """The ``Signature`` element, verbatim, for the signature layer (serialised on demand)."""
+        sig = self._signature
+        if sig is not None and not isinstance(sig, str):
+            sig = self._signature = etree.tostring(sig, encoding="unicode", with_tail=False)
+        return sig
+
+    @signature_xml.setter
+    def signature_xml(self, value: str | None) -> None:
+        self._signature = value
 
     def close(self) -> None:
         """Release the temporary files that hold read attachments."""
@@ -431,11 +435,24 @@ class StatusPackage(_Model):
     """An edXML status package: one status of a document, sent back to its sender."""
 
     header: StatusHeader = Field(default_factory=StatusHeader, alias="MessageHeader")
-    signature_xml: str | None = Field(None, alias="Signature")
     notes: list[Finding] = Field(default_factory=list, exclude=True)
     """What the reader tolerated in a read package (rule, place, message)."""
 
     _tree: etree._Element | None = PrivateAttr(None)
+
+    _signature: str | etree._Element | None = PrivateAttr(None)
+
+    @property
+    def signature_xml(self) -> str | None:
+        """The ``Signature`` element, verbatim, for the signature layer (serialised on demand)."""
+        sig = self._signature
+        if sig is not None and not isinstance(sig, str):
+            sig = self._signature = etree.tostring(sig, encoding="unicode", with_tail=False)
+        return sig
+
+    @signature_xml.setter
+    def signature_xml(self, value: str | None) -> None:
+        self._signature = value
 
     def close(self) -> None:
         """Nothing to release: status packages have no attachments."""

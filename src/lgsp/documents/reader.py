@@ -15,7 +15,7 @@ import itertools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import pydantic
 from lxml import etree
@@ -30,7 +30,7 @@ from lgsp.documents.attachments import (
 )
 from lgsp.documents.models import DocumentPackage, StatusPackage
 from lgsp.errors import PackageError
-from lgsp.findings import Finding
+from lgsp.findings import Finding, Severity
 
 __all__ = ["EDXML_NS", "Source", "read_document", "read_package", "read_status"]
 
@@ -42,16 +42,122 @@ Source = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]
 """Bytes, a path (or XML text starting with '<'), or a binary file object."""
 
 
-def _local(tag: object) -> str | None:
-    if not isinstance(tag, str):
-        return None  # comments and processing instructions
-    if tag[0] == "{":
-        return tag[tag.index("}") + 1 :]
-    return tag.rpartition(":")[2]
+# Kinds of child in a mapping spec.
+_T, _B, _L, _TL, _LB, _R = range(6)
+Spec = dict[str, tuple[int, Any]]
+
+
+def _texts(*names: str) -> Spec:
+    return dict.fromkeys(names, (_T, None))
+
+
+_ORG = _texts(
+    "OrganId",
+    "OrganizationInCharge",
+    "OrganName",
+    "OrganAdd",
+    "Email",
+    "Telephone",
+    "Fax",
+    "Website",
+)
+_RESPONSE_FOR = _texts("OrganId", "Code", "PromulgationDate", "DocumentId")
+_STAFF = _texts("Department", "DepartmentId", "Staff", "StaffId", "Email", "Mobile")
+_OTHER: Spec = {
+    **_texts(
+        "Priority",
+        "SphereOfPromulgation",
+        "TyperNotation",
+        "PromulgationAmount",
+        "PageAmount",
+        "Direction",
+    ),
+    "Appendixes": (_TL, "Appendix"),
+    # No documented structure: kept verbatim so that nothing received is lost.
+    "ReplyFors": (_R, None),
+    "ReferenceCodes": (_R, None),
+}
+_DOCUMENT_HEADER: Spec = {
+    "From": (_B, _ORG),
+    "To": (_L, _ORG),
+    **_texts("DocumentId", "Subject", "Content", "DueDate", "SteeringType", "ApplicationType"),
+    "Code": (_B, _texts("CodeNumber", "CodeNotation")),
+    "PromulgationInfo": (_B, _texts("Place", "PromulgationDate")),
+    "DocumentType": (_B, _texts("Type", "TypeDetail", "TypeName")),
+    "SignerInfo": (_B, _texts("Competence", "Position", "FullName")),
+    "OtherInfo": (_B, _OTHER),
+    "ResponseFor": (_L, _RESPONSE_FOR),
+    "ResponseForTask": (_TL, "TaskCode"),
+    "ToPlaces": (_TL, "Place"),
+}
+_BUSINESS: Spec = {
+    **_texts("DocumentId", "BussinessDocType", "BussinessDocReason", "Paper"),
+    "BussinessDocumentInfo": (
+        _B,
+        {
+            **_texts("DocumentInfo", "DocumentReceiver"),
+            "ReceiverList": (_LB, ("Receiver", _texts("OrganId", "ReceiverType"))),
+        },
+    ),
+    "ReplacementInfoList": (
+        _LB,
+        (
+            "ReplacementInfo",
+            {
+                **_texts("DocumentId"),
+                "OrganIdList": (_TL, "OrganId"),
+            },
+        ),
+    ),
+    "StaffInfo": (_B, _STAFF),
+}
+_TRACE_LIST: Spec = {
+    "TraceHeader": (_L, _texts("OrganId", "Timestamp")),
+    "Bussiness": (_B, _BUSINESS),
+    "Business": (_B, _BUSINESS),  # misspelt the "right" way; noted below
+}
+_STATUS_HEADER: Spec = {
+    "From": (_B, _ORG),
+    "ResponseFor": (_B, _RESPONSE_FOR),
+    "StaffInfo": (_B, _STAFF),
+    **_texts("StatusCode", "Description", "Timestamp"),
+}
+_REFERENCE = _texts("ContentId", "ContentType", "Description", "AttachmentName")
+_ATTACHMENT = {
+    **_texts("ContentId", "AttachmentName", "Description", "ContentType", "FieldName", "MimeType"),
+    _CTE: (_R, None),
+}
+
+_FOREIGN = "\x00"
+_LOCALS: dict[str, str] = {}
+
+
+def _local(tag: str) -> str:
+    """Local name of a QCVN 102 or un-namespaced tag; ``_FOREIGN`` for another namespace.
+
+    An undeclared prefix survives recovery as part of the name ("edXML:AttachmentEncoded"
+    outside the envelope that declares it, in the kit's own edoc.edxml): it is dropped.
+    """
+    local = _LOCALS.get(tag)
+    if local is None:
+        if tag.startswith(_NS_PREFIX):
+            local = tag[len(_NS_PREFIX) :]
+        elif tag[0] == "{":
+            local = _FOREIGN
+        else:
+            local = tag.rpartition(":")[2]
+        if len(_LOCALS) < 4096:  # bounded: hostile input cannot grow it without end
+            _LOCALS[tag] = local
+    return local
+
+
+def _all_text(el: etree._Element) -> str:
+    """Text of an element split by comments or child elements, joined."""
+    return "".join(cast(Iterator[str], el.itertext()))
 
 
 def _text(el: etree._Element) -> str | None:
-    text = el.text if len(el) == 0 else "".join(el.itertext())
+    text = el.text if len(el) == 0 else _all_text(el)
     if text is None:
         return None
     text = text.strip()
@@ -59,7 +165,7 @@ def _text(el: etree._Element) -> str | None:
 
 
 class _Reader:
-    """Maps a parsed tree onto the package models, collecting notes."""
+    """Maps a parsed tree onto the package models in one pass, collecting notes."""
 
     def __init__(self, parsed: ParsedXML, source: str | None, spool_memory: int, max_bytes: int):
         self.parsed = parsed
@@ -75,40 +181,106 @@ class _Reader:
         ]
         self.spool_memory = spool_memory
         self.max_bytes = max_bytes
-        self.foreign_ns: set[str] = set()
         self.bare = False
 
-    # helpers --------------------------------------------------------------------------------
-    def note(self, rule: str, location: str, message: str, severity: str = "info") -> None:
-        self.notes.append(
-            Finding(rule=rule, severity=severity, location=location, message=message)  # type: ignore[arg-type]
+    def note(self, rule: str, location: str, message: str, severity: Severity = "info") -> None:
+        self.notes.append(Finding(rule=rule, severity=severity, location=location, message=message))
+
+    def map(self, el: etree._Element, spec: Spec, path: str) -> dict[str, Any]:
+        """One block: known children by kind, unknown ones noted, first of a kind wins."""
+        out: dict[str, Any] = {}
+        known = _LOCALS.get
+        for child in el:
+            tag = child.tag
+            if type(tag) is not str:
+                continue  # comments, processing instructions
+            local = known(tag) or _local(tag)
+            entry = spec.get(local)
+            if entry is None:
+                self.unknown(tag, local, path)
+                continue
+            if tag[0] != "{":
+                self.bare = True
+            kind, arg = entry
+            if kind == _T:
+                if local in out:
+                    self.duplicate(path, local)
+                    continue
+                value = _all_text(child) if len(child) else child.text
+                if value:
+                    value = value.strip()
+                    if value:
+                        out[local] = value
+            elif kind == _B:
+                if local in out:
+                    self.duplicate(path, local)
+                    continue
+                out[local] = self.map(child, arg, f"{path}/{local}")
+            elif kind == _L:
+                items = out.setdefault(local, [])
+                items.append(self.map(child, arg, f"{path}/{local}[{len(items) + 1}]"))
+            elif kind == _TL:
+                out[local] = self.texts(child, arg, f"{path}/{local}")
+            elif kind == _LB:
+                item, item_spec = arg
+                here = f"{path}/{local}"
+                out[local] = [
+                    self.map(c, item_spec, f"{here}/{item}[{i}]")
+                    for i, c in enumerate(self.named(child, item, here), 1)
+                ]
+            else:
+                out[local] = child
+        return out
+
+    def named(self, el: etree._Element, item: str, path: str) -> list[etree._Element]:
+        found = []
+        for child in el:
+            tag = child.tag
+            if type(tag) is not str:
+                continue
+            local = _local(tag)
+            if local == item:
+                found.append(child)
+            else:
+                self.unknown(tag, local, path)
+        return found
+
+    def texts(self, el: etree._Element, item: str, path: str) -> list[str]:
+        return [t for c in self.named(el, item, path) if (t := _text(c)) is not None]
+
+    def unknown(self, tag: str, local: str, path: str) -> None:
+        if local == _FOREIGN:
+            ns = tag[1 : tag.index("}")]
+            name = tag[tag.index("}") + 1 :]
+            self.note(
+                "read.unknown_element",
+                f"{path}/{name}",
+                f"element in foreign namespace {ns} ignored",
+                "warning",
+            )
+        else:
+            self.note("read.unknown_element", f"{path}/{local}", f"unknown element {local}")
+
+    def duplicate(self, path: str, local: str) -> None:
+        self.note(
+            "read.duplicate_element",
+            f"{path}/{local}",
+            f"{local} given more than once; the first is used",
+            "warning",
         )
 
-    def children(self, el: etree._Element, path: str) -> dict[str, list[etree._Element]]:
+    def children(self, el: etree._Element) -> dict[str, list[etree._Element]]:
+        """Structural children by local name (the few levels above the header)."""
         out: dict[str, list[etree._Element]] = {}
         for child in el:
             tag = child.tag
-            if not isinstance(tag, str):
-                continue
-            if tag.startswith(_NS_PREFIX):
-                local = tag[len(_NS_PREFIX) :]
-            elif tag[0] == "{":
-                local = tag[tag.index("}") + 1 :]
-                if local != "Signature":
-                    self.foreign_ns.add(tag[1 : tag.index("}")])
-                    self.note(
-                        "read.unknown_element",
-                        f"{path}/{local}",
-                        f"element in foreign namespace {tag[1 : tag.index('}')]} ignored",
-                        "warning",
-                    )
-                    continue
-            else:
-                # An undeclared prefix survives recovery as part of the name ("edXML:Attachment
-                # Encoded" outside the envelope that declares it, in the kit's edoc.edxml).
-                local = tag.rpartition(":")[2]
-                self.bare = True
-            out.setdefault(local, []).append(child)
+            if type(tag) is str:
+                local = _local(tag)
+                if local == _FOREIGN and tag.endswith("}Signature"):
+                    local = "Signature"
+                if tag[0] != "{":
+                    self.bare = True
+                out.setdefault(local, []).append(child)
         return out
 
     def one(
@@ -118,180 +290,22 @@ class _Reader:
         if not found:
             return None
         if len(found) > 1:
-            self.note(
-                "read.duplicate_element",
-                f"{path}/{name}",
-                f"{len(found)} {name} elements; the first is used",
-                "warning",
-            )
+            self.duplicate(path, name)
         return found[0]
 
-    def flat(self, el: etree._Element, path: str, known: frozenset[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, els in self.children(el, path).items():
-            if name not in known:
-                self.note("read.unknown_element", f"{path}/{name}", f"unknown element {name}")
-                continue
-            value = _text(els[0])
-            if value is not None:
-                out[name] = value
-        return out
-
-    def texts(self, el: etree._Element | None, item: str, path: str) -> list[str]:
-        if el is None:
-            return []
-        kids = self.children(el, path)
-        for name in kids:
-            if name != item:
-                self.note("read.unknown_element", f"{path}/{name}", f"unknown element {name}")
-        return [t for c in kids.get(item, []) if (t := _text(c)) is not None]
-
-    # blocks --------------------------------------------------------------------------------
-    def organization(self, el: etree._Element, path: str) -> dict[str, Any]:
-        return self.flat(el, path, _ORG)
-
-    def response_for(self, els: list[etree._Element], path: str) -> list[dict[str, Any]]:
-        out = []
-        for i, el in enumerate(els, 1):
-            item = self.flat(el, f"{path}[{i}]", _RESPONSE_FOR)
-            if item:
-                out.append(item)
-            else:
-                self.note("read.empty_block", f"{path}[{i}]", "empty ResponseFor ignored")
-        return out
-
-    def document_header(self, mh: etree._Element, path: str) -> dict[str, Any]:
-        kids = self.children(mh, path)
-        out: dict[str, Any] = {}
-        for name, els in kids.items():
-            here = f"{path}/{name}"
-            if name == "From":
-                if len(els) > 1:
-                    self.note("read.duplicate_element", here, "several From; the first is used")
-                out["From"] = self.organization(els[0], here)
-            elif name == "To":
-                out["To"] = [self.organization(e, f"{here}[{i}]") for i, e in enumerate(els, 1)]
-            elif name in _HEADER_TEXT:
-                value = _text(self.one(kids, name, path))  # type: ignore[arg-type]
-                if value is not None:
-                    out[name] = value
-            elif name in _HEADER_FLAT:
-                out[name] = self.flat(self.one(kids, name, path), here, _HEADER_FLAT[name])  # type: ignore[arg-type]
-            elif name == "OtherInfo":
-                out[name] = self.other_info(els[0], here)
-            elif name == "ResponseFor":
-                out[name] = self.response_for(els, here)
-            elif name == "ResponseForTask":
-                out[name] = self.texts(els[0], "TaskCode", here)
-            elif name == "ToPlaces":
-                out[name] = self.texts(els[0], "Place", here)
-            else:
-                self.note("read.unknown_element", here, f"unknown element {name} in MessageHeader")
-        return out
-
-    def other_info(self, el: etree._Element, path: str) -> dict[str, Any]:
-        kids = self.children(el, path)
-        out: dict[str, Any] = {}
-        for name, els in kids.items():
-            if name in _OTHER_TEXT:
-                value = _text(els[0])
-                if value is not None:
-                    out[name] = value
-            elif name == "Appendixes":
-                out[name] = self.texts(els[0], "Appendix", f"{path}/{name}")
-            elif name in ("ReplyFors", "ReferenceCodes"):
-                # No documented structure: keep the element verbatim.
-                out[name] = etree.tostring(els[0], encoding="unicode", with_tail=False)
-            else:
-                self.note("read.unknown_element", f"{path}/{name}", f"unknown element {name}")
-        return out
-
-    def business(self, el: etree._Element, path: str) -> dict[str, Any]:
-        kids = self.children(el, path)
-        out: dict[str, Any] = {}
-        for name, els in kids.items():
-            here = f"{path}/{name}"
-            if name in ("DocumentId", "BussinessDocType", "BussinessDocReason", "Paper"):
-                value = _text(els[0])
-                if value is not None:
-                    out[name] = value
-            elif name == "StaffInfo":
-                out[name] = self.flat(els[0], here, _STAFF)
-            elif name == "BussinessDocumentInfo":
-                info_kids = self.children(els[0], here)
-                info: dict[str, Any] = {}
-                for key in ("DocumentInfo", "DocumentReceiver"):
-                    if key in info_kids and (value := _text(info_kids[key][0])) is not None:
-                        info[key] = value
-                if "ReceiverList" in info_kids:
-                    rl = f"{here}/ReceiverList"
-                    info["ReceiverList"] = [
-                        self.flat(r, f"{rl}/Receiver[{i}]", _RECEIVER)
-                        for i, r in enumerate(
-                            self.children(info_kids["ReceiverList"][0], rl).get("Receiver", []), 1
-                        )
-                    ]
-                out[name] = info
-            elif name == "ReplacementInfoList":
-                items = []
-                for i, r in enumerate(self.children(els[0], here).get("ReplacementInfo", []), 1):
-                    rk = self.children(r, f"{here}/ReplacementInfo[{i}]")
-                    item: dict[str, Any] = {}
-                    if "DocumentId" in rk and (value := _text(rk["DocumentId"][0])) is not None:
-                        item["DocumentId"] = value
-                    if "OrganIdList" in rk:
-                        item["OrganIdList"] = self.texts(
-                            rk["OrganIdList"][0], "OrganId", f"{here}/OrganIdList"
-                        )
-                    items.append(item)
-                out[name] = items
-            else:
-                self.note("read.unknown_element", here, f"unknown element {name} in Bussiness")
-        return out
-
-    def trace_list(self, el: etree._Element, path: str, out: dict[str, Any]) -> None:
-        if el.get("id"):
-            out["trace_list_id"] = el.get("id")
-        if el.get("version"):
-            out["trace_list_version"] = el.get("version")
-        kids = self.children(el, path)
-        out["TraceHeaderList"] = [
-            self.flat(t, f"{path}/TraceHeader[{i}]", _TRACE)
-            for i, t in enumerate(kids.get("TraceHeader", []), 1)
-        ]
-        for name, els in kids.items():
-            if name == "Bussiness":
-                if len(els) > 1:
-                    self.note("read.duplicate_element", f"{path}/Bussiness", "several Bussiness")
-                out["Bussiness"] = self.business(els[0], f"{path}/Bussiness")
-            elif name == "Business":
-                self.note(
-                    "read.business_spelling",
-                    f"{path}/Business",
-                    "business block spelled 'Business'; QCVN 102 spells it 'Bussiness'",
-                    "warning",
-                )
-                out["Bussiness"] = self.business(els[0], f"{path}/Business")
-            elif name != "TraceHeader":
-                self.note("read.unknown_element", f"{path}/{name}", f"unknown element {name}")
-
-    def attachments(self, root_kids: dict[str, list[etree._Element]], path: str) -> list[Attachment]:
+    # blocks ---------------------------------------------------------------------------------
+    def attachments(self, holders: list[etree._Element], path: str) -> list[Attachment]:
         out: list[Attachment] = []
-        for holder in root_kids.get("AttachmentEncoded", []):
+        for holder in holders:
             here = f"{path}/AttachmentEncoded"
-            for i, att in enumerate(self.children(holder, here).get("Attachment", []), 1):
+            for i, att in enumerate(self.named(holder, "Attachment", here), 1):
                 apath = f"{here}/Attachment[{i}]"
-                kids = self.children(att, apath)
-                meta = {
-                    name: _text(kids[name][0]) if name in kids else None
-                    for name in ("ContentId", "AttachmentName", "Description", "ContentType",
-                                 "FieldName", "MimeType")
-                }
-                cte = kids.get(_CTE)
-                spool = self.spool_for(cte[0] if cte else None)
+                meta = self.map(att, _ATTACHMENT, apath)
+                cte = meta.get(_CTE)
+                spool = self.spool_for(cte)
                 if cte is None:
                     spool.error = "the Attachment has no ContentTransferEncoded"
-                cid = meta["ContentId"]
+                cid = meta.get("ContentId")
                 if cid is None:
                     self.note("read.content_id", apath, "Attachment without ContentId", "warning")
                 elif not cid.lower().startswith("cid:"):
@@ -299,11 +313,11 @@ class _Reader:
                 out.append(
                     Attachment._from_wire(
                         content_id=strip_cid(cid) if cid else f"attachment-{i}",
-                        name=meta["AttachmentName"] or "",
-                        description=meta["Description"],
-                        wire_content_type=meta["ContentType"],
-                        field_name=meta["FieldName"],
-                        mime_type=meta["MimeType"],
+                        name=meta.get("AttachmentName") or "",
+                        description=meta.get("Description"),
+                        wire_content_type=meta.get("ContentType"),
+                        field_name=meta.get("FieldName"),
+                        mime_type=meta.get("MimeType"),
                         spool=spool,
                         max_bytes=self.max_bytes,
                     )
@@ -317,7 +331,7 @@ class _Reader:
                 return sink
         spool = Base64Spool(self.spool_memory)
         if cte is not None:
-            spool.write(cte.text if len(cte) == 0 else "".join(cte.itertext()) or "")
+            spool.write((cte.text if len(cte) == 0 else _all_text(cte)) or "")
             spool.close()
             cte.text = None  # the tree keeps no copy of the payload
         return spool
@@ -325,128 +339,171 @@ class _Reader:
     # packages ------------------------------------------------------------------------------
     def package(self) -> DocumentPackage | StatusPackage:
         root = self.parsed.root
-        local = _local(root.tag)
-        ns = root.tag[1 : root.tag.index("}")] if root.tag[0] == "{" else None
-        if local != "edXML" or ns not in (EDXML_NS, None):
+        tag = root.tag if isinstance(root.tag, str) else ""
+        ns = tag[1 : tag.index("}")] if tag.startswith("{") else None
+        if _local(tag) != "edXML" or ns not in (EDXML_NS, None):
+            hint = " (http://www.go.vn/eDoc is a withdrawn draft)" if ns and "go.vn" in ns else ""
             raise PackageError(
-                f"root element is {root.tag!r}; an edXML package has root edXML in namespace "
-                f"{EDXML_NS}" + (" (http://www.go.vn/eDoc is a withdrawn draft)" if ns and
-                                 "go.vn" in ns else ""),
+                f"root element is {tag!r}; an edXML package has root edXML in namespace "
+                f"{EDXML_NS}{hint}",
                 source=self.source,
             )
-        if ns is None:
-            self.bare = True
-        root_kids = self.children(root, "edXML")
+        root_kids = self.children(root)
         envelope = self.one(root_kids, "edXMLEnvelope", "edXML")
         if envelope is None:
             raise PackageError("no edXMLEnvelope", source=self.source, path="edXML")
-        env_kids = self.children(envelope, "edXML/edXMLEnvelope")
+        env_kids = self.children(envelope)
         header = self.one(env_kids, "edXMLHeader", "edXML/edXMLEnvelope")
         if header is None:
             raise PackageError("no edXMLHeader", source=self.source, path="edXML/edXMLEnvelope")
         hpath = "edXML/edXMLEnvelope/edXMLHeader"
-        head_kids = self.children(header, hpath)
+        head_kids = self.children(header)
         mh = self.one(head_kids, "MessageHeader", hpath)
         if mh is None:
             raise PackageError("no MessageHeader", source=self.source, path=hpath)
         mpath = f"{hpath}/MessageHeader"
         signature = self.signature(head_kids, hpath)
-        is_status = any(_local(c.tag) == "StatusCode" for c in mh)
-        if self.bare:
-            self.note("read.namespace", "edXML", "elements without the QCVN 102 namespace")
+        # A status package carries StatusCode; one that lost it is still recognisable: no To,
+        # no trace list, no body.
+        is_status = (
+            mh.find(_NS_PREFIX + "StatusCode") is not None
+            or mh.find("StatusCode") is not None
+            or (
+                "TraceHeaderList" not in head_kids
+                and "edXMLBody" not in env_kids
+                and mh.find(_NS_PREFIX + "To") is None
+                and mh.find("To") is None
+            )
+        )
+        for name in head_kids:
+            if name not in ("MessageHeader", "TraceHeaderList", "Signature", "DigitalSignature"):
+                self.note("read.unknown_element", f"{hpath}/{name}", f"unknown element {name}")
         try:
             if is_status:
-                return self.status(mh, mpath, env_kids, root_kids, signature)
-            return self.document(mh, mpath, head_kids, env_kids, root_kids, signature)
+                pkg: DocumentPackage | StatusPackage = self.status(
+                    mh=mh, mpath=mpath, env_kids=env_kids, root_kids=root_kids, signature=signature
+                )
+            else:
+                pkg = self.document(
+                    mh=mh,
+                    mpath=mpath,
+                    head_kids=head_kids,
+                    env_kids=env_kids,
+                    root_kids=root_kids,
+                    signature=signature,
+                )
         except pydantic.ValidationError as exc:
             raise self.value_error(exc, mpath) from exc
+        if self.bare:
+            self.note("read.namespace", "edXML", "elements without the QCVN 102 namespace")
+        return pkg
 
-    def signature(self, head_kids: dict[str, list[etree._Element]], hpath: str) -> str | None:
+    def signature(
+        self, head_kids: dict[str, list[etree._Element]], hpath: str
+    ) -> etree._Element | None:
         if "DigitalSignature" in head_kids:
-            self.note("read.signature", f"{hpath}/DigitalSignature",
-                      "DigitalSignature element (.NET form) carries no XML-DSig signature")
+            self.note(
+                "read.signature",
+                f"{hpath}/DigitalSignature",
+                "DigitalSignature element (.NET form) carries no XML-DSig signature",
+            )
         sig = self.one(head_kids, "Signature", hpath)
         if sig is None:
             return None
         if sig.tag != "{http://www.w3.org/2000/09/xmldsig#}Signature":
-            self.note("read.signature", f"{hpath}/Signature",
-                      "Signature is not in the XML-DSig namespace (legacy QCVN 102 form)")
-        return etree.tostring(sig, encoding="unicode", with_tail=False)
+            self.note(
+                "read.signature",
+                f"{hpath}/Signature",
+                "Signature is not in the XML-DSig namespace (legacy QCVN 102 form)",
+            )
+        return sig
 
     def document(
         self,
+        *,
         mh: etree._Element,
         mpath: str,
         head_kids: dict[str, list[etree._Element]],
         env_kids: dict[str, list[etree._Element]],
         root_kids: dict[str, list[etree._Element]],
-        signature: str | None,
+        signature: etree._Element | None,
     ) -> DocumentPackage:
-        data: dict[str, Any] = {"MessageHeader": self.document_header(mh, mpath)}
+        header = self.map(mh, _DOCUMENT_HEADER, mpath)
+        if "ResponseFor" in header:
+            kept = [rf for rf in header["ResponseFor"] if rf]
+            if len(kept) < len(header["ResponseFor"]):
+                self.note("read.empty_block", f"{mpath}/ResponseFor", "empty ResponseFor ignored")
+            header["ResponseFor"] = kept
+        data: dict[str, Any] = {"MessageHeader": header}
         hpath = "edXML/edXMLEnvelope/edXMLHeader"
         trace = self.one(head_kids, "TraceHeaderList", hpath)
         if trace is not None:
-            self.trace_list(trace, f"{hpath}/TraceHeaderList", data)
-        for name in head_kids:
-            if name not in ("MessageHeader", "TraceHeaderList", "Signature", "DigitalSignature"):
-                self.note("read.unknown_element", f"{hpath}/{name}", f"unknown element {name}")
+            tpath = f"{hpath}/TraceHeaderList"
+            traced = self.map(trace, _TRACE_LIST, tpath)
+            data["TraceHeaderList"] = traced.get("TraceHeader", [])
+            if "Business" in traced:
+                self.note(
+                    "read.business_spelling",
+                    f"{tpath}/Business",
+                    "business block spelled 'Business'; QCVN 102 spells it 'Bussiness'",
+                    "warning",
+                )
+                data["Bussiness"] = traced.get("Bussiness", traced["Business"])
+            elif "Bussiness" in traced:
+                data["Bussiness"] = traced["Bussiness"]
+            if trace.get("id"):
+                data["trace_list_id"] = trace.get("id")
+            if trace.get("version"):
+                data["trace_list_version"] = trace.get("version")
         body = self.one(env_kids, "edXMLBody", "edXML/edXMLEnvelope")
-        manifest: list[dict[str, Any]] = []
         if body is not None:
             bpath = "edXML/edXMLEnvelope/edXMLBody"
-            man = self.one(self.children(body, bpath), "edXMLManifest", bpath)
-            if man is not None:
-                manifest = [
-                    self.flat(r, f"{bpath}/edXMLManifest/Reference[{i}]", _REFERENCE)
-                    for i, r in enumerate(
-                        self.children(man, f"{bpath}/edXMLManifest").get("Reference", []), 1
-                    )
+            manifest = self.one(self.children(body), "edXMLManifest", bpath)
+            if manifest is not None:
+                here = f"{bpath}/edXMLManifest"
+                data["edXMLManifest"] = [
+                    self.map(r, _REFERENCE, f"{here}/Reference[{i}]")
+                    for i, r in enumerate(self.named(manifest, "Reference", here), 1)
                 ]
-        data["edXMLManifest"] = manifest
-        data["Signature"] = signature
-        attachments = self.attachments(root_kids, "edXML")
+        attachments = self.attachments(root_kids.get("AttachmentEncoded", []), "edXML")
         if "AttachmentEncoded" in env_kids:
-            self.note("read.attachment_place", "edXML/edXMLEnvelope/AttachmentEncoded",
-                      "AttachmentEncoded inside the envelope; QCVN 102 puts it beside it",
-                      "warning")
-            attachments += self.attachments(env_kids, "edXML/edXMLEnvelope")
+            self.note(
+                "read.attachment_place",
+                "edXML/edXMLEnvelope/AttachmentEncoded",
+                "AttachmentEncoded inside the envelope; QCVN 102 puts it beside it",
+                "warning",
+            )
+            attachments += self.attachments(env_kids["AttachmentEncoded"], "edXML/edXMLEnvelope")
+        data["AttachmentEncoded"] = attachments
         try:
             pkg = DocumentPackage.model_validate(data)
         except pydantic.ValidationError:
             for att in attachments:
                 att.close()
             raise
-        pkg.attachments = attachments
+        pkg._signature = signature
         return pkg
 
     def status(
         self,
+        *,
         mh: etree._Element,
         mpath: str,
         env_kids: dict[str, list[etree._Element]],
         root_kids: dict[str, list[etree._Element]],
-        signature: str | None,
+        signature: etree._Element | None,
     ) -> StatusPackage:
-        kids = self.children(mh, mpath)
-        data: dict[str, Any] = {}
-        for name, els in kids.items():
-            here = f"{mpath}/{name}"
-            if name == "From":
-                data[name] = self.organization(els[0], here)
-            elif name == "ResponseFor":
-                data[name] = self.flat(els[0], here, _RESPONSE_FOR)
-            elif name == "StaffInfo":
-                data[name] = self.flat(els[0], here, _STAFF)
-            elif name in ("StatusCode", "Description", "Timestamp"):
-                value = _text(els[0])
-                if value is not None:
-                    data[name] = value
-            else:
-                self.note("read.unknown_element", here, f"unknown element {name} in status")
+        header = self.map(mh, _STATUS_HEADER, mpath)
         if "edXMLBody" in env_kids or "AttachmentEncoded" in root_kids:
-            self.note("read.status_body", "edXML", "status package with a body or attachments: "
-                      "ignored", "warning")
-        return StatusPackage.model_validate({"MessageHeader": data, "Signature": signature})
+            self.note(
+                "read.status_body",
+                "edXML",
+                "status package with a body or attachments: ignored",
+                "warning",
+            )
+        pkg = StatusPackage.model_validate({"MessageHeader": header})
+        pkg._signature = signature
+        return pkg
 
     def value_error(self, exc: pydantic.ValidationError, base: str) -> PackageError:
         first = exc.errors()[0]
@@ -457,30 +514,6 @@ class _Reader:
             source=self.source,
             path=f"{base}/{loc}" if loc else base,
         )
-
-
-_ORG = frozenset(
-    ("OrganId", "OrganizationInCharge", "OrganName", "OrganAdd", "Email", "Telephone", "Fax",
-     "Website")
-)
-_RESPONSE_FOR = frozenset(("OrganId", "Code", "PromulgationDate", "DocumentId"))
-_STAFF = frozenset(("Department", "DepartmentId", "Staff", "StaffId", "Email", "Mobile"))
-_RECEIVER = frozenset(("OrganId", "ReceiverType"))
-_TRACE = frozenset(("OrganId", "Timestamp"))
-_REFERENCE = frozenset(("ContentId", "ContentType", "Description", "AttachmentName"))
-_HEADER_TEXT = frozenset(
-    ("DocumentId", "Subject", "Content", "DueDate", "SteeringType", "ApplicationType")
-)
-_HEADER_FLAT = {
-    "Code": frozenset(("CodeNumber", "CodeNotation")),
-    "PromulgationInfo": frozenset(("Place", "PromulgationDate")),
-    "DocumentType": frozenset(("Type", "TypeDetail", "TypeName")),
-    "SignerInfo": frozenset(("Competence", "Position", "FullName")),
-}
-_OTHER_TEXT = frozenset(
-    ("Priority", "SphereOfPromulgation", "TyperNotation", "PromulgationAmount", "PageAmount",
-     "Direction")
-)
 
 
 def _chunks_of(data: bytes) -> Iterator[bytes]:
@@ -519,12 +552,14 @@ def _parse(source: Source, name: str | None, limits: XMLLimits) -> tuple[ParsedX
             with path.open("rb") as fh:
                 return stream(_file_chunks(fh), label), label
         except OSError as exc:
-            raise PackageError(f"cannot read the file: {exc.strerror or exc}", source=label) from exc
+            raise PackageError(
+                f"cannot read the file: {exc.strerror or exc}", source=label
+            ) from exc
     head = source.read(threshold + 1)
-    label = name or getattr(source, "name", None)
+    stream_label: str | None = name or cast(str | None, getattr(source, "name", None))
     if len(head) <= threshold:
-        return parse_bytes(head, source=label, limits=limits), label
-    return stream(itertools.chain([head], _file_chunks(source)), label), label
+        return parse_bytes(head, source=stream_label, limits=limits), stream_label
+    return stream(itertools.chain([head], _file_chunks(source)), stream_label), stream_label
 
 
 def read_package(
@@ -544,7 +579,8 @@ def read_package(
     parsed, label = _parse(source, name, limits)
     reader = _Reader(parsed, label, limits.spool_memory, max_attachment_bytes)
     pkg = reader.package()
-    pkg.notes = reader.notes
+    # Set without re-validation: the reader built both.
+    pkg.__dict__["notes"] = reader.notes
     pkg._tree = parsed.root
     return pkg
 
@@ -553,8 +589,9 @@ def read_document(source: Source, **options: Any) -> DocumentPackage:
     """Read a document package; a status package raises PackageError."""
     pkg = read_package(source, **options)
     if not isinstance(pkg, DocumentPackage):
-        raise PackageError("this is a status package, not a document package",
-                           source=options.get("name"))
+        raise PackageError(
+            "this is a status package, not a document package", source=options.get("name")
+        )
     return pkg
 
 
@@ -563,6 +600,7 @@ def read_status(source: Source, **options: Any) -> StatusPackage:
     pkg = read_package(source, **options)
     if not isinstance(pkg, StatusPackage):
         pkg.close()
-        raise PackageError("this is a document package, not a status package",
-                           source=options.get("name"))
+        raise PackageError(
+            "this is a document package, not a status package", source=options.get("name")
+        )
     return pkg

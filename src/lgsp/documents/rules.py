@@ -10,6 +10,7 @@ every tone mark twice).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from lgsp.documents.models import (
 from lgsp.errors import AttachmentError, CodeError
 from lgsp.findings import Finding, Profile, Severity
 
-__all__ = ["LENGTH_LIMITS", "RULES", "Rule", "check_document", "check_status", "char_length"]
+__all__ = ["LENGTH_LIMITS", "RULES", "Rule", "char_length", "check_document", "check_status"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,9 @@ LENGTH_LIMITS: dict[str, int] = {
 
 def char_length(text: str) -> int:
     """Length in characters as a reader counts them (NFC code points)."""
-    return len(unicodedata.normalize("NFC", text)) if not text.isascii() else len(text)
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return len(text)
+    return len(unicodedata.normalize("NFC", text))
 
 
 Emit = Callable[[str, str, str], None]
@@ -121,32 +124,47 @@ def _length(emit: Emit, path: str, name: str, value: str | None) -> None:
     if value is None:
         return
     limit = LENGTH_LIMITS.get(name)
-    if limit is not None and (n := char_length(value)) > limit:
+    # NFC composes: text within the limit in code points is within it in characters.
+    if limit is not None and len(value) > limit and (n := char_length(value)) > limit:
         emit("length.max", path, f"{name} has {n} characters; at most {limit} allowed")
 
 
-def _organ_id(emit: Emit, path: str, value: str | None, profile: Profile) -> None:
-    if value is None:
-        return
+@functools.lru_cache(maxsize=4096)
+def _organ_problem(value: str, strict: bool) -> str | None:
+    # The same senders and receivers recur in every package: parse each code once.
     try:
-        codes.parse_organ_code(value, strict=profile == "strict")
+        codes.parse_organ_code(value, strict=strict)
     except CodeError as exc:
-        emit("organ_id.format", path, f"{exc} (rule {exc.rule})")
+        return f"{exc} (rule {exc.rule})"
+    return None
+
+
+def _organ_id(emit: Emit, path: str, value: str | None, profile: Profile) -> None:
+    if value is not None and (problem := _organ_problem(value, profile == "strict")):
+        emit("organ_id.format", path, problem)
 
 
 def _organization(
     emit: Emit, path: str, org: Organization, profile: Profile, *, required: bool
 ) -> None:
     if org.organ_id is None:
-        emit("header.required" if required else "header.recommended", f"{path}/OrganId",
-             "OrganId is missing")
+        emit(
+            "header.required" if required else "header.recommended",
+            f"{path}/OrganId",
+            "OrganId is missing",
+        )
     _organ_id(emit, f"{path}/OrganId", org.organ_id, profile)
     if org.organ_name is None:
         emit("header.recommended", f"{path}/OrganName", "OrganName is missing")
-    for name in ("organization_in_charge", "organ_name", "organ_address", "email", "telephone",
-                 "fax", "website"):
-        alias = Organization.model_fields[name].alias or name
+    for name, alias in _ORG_TEXT:
         _length(emit, f"{path}/{alias}", alias, getattr(org, name))
+
+
+_ORG_TEXT = tuple(
+    (name, info.alias or name)
+    for name, info in Organization.model_fields.items()
+    if name != "organ_id"
+)
 
 
 def check_document(pkg: DocumentPackage, profile: Profile, *, deep: bool) -> Iterator[Finding]:
@@ -154,8 +172,14 @@ def check_document(pkg: DocumentPackage, profile: Profile, *, deep: bool) -> Ite
     out: list[Finding] = []
 
     def emit(rule: str, location: str, message: str) -> None:
-        out.append(Finding(rule=rule, severity=RULES[rule].severity(profile),
-                           location=location, message=message))
+        out.append(
+            Finding(
+                rule=rule,
+                severity=RULES[rule].severity(profile),
+                location=location,
+                message=message,
+            )
+        )
 
     h = pkg.header
     mh = "MessageHeader"
@@ -167,43 +191,68 @@ def check_document(pkg: DocumentPackage, profile: Profile, *, deep: bool) -> Ite
     if h.document_id is None:
         emit("header.recommended", f"{mh}/DocumentId", "DocumentId is missing")
     elif not (_DOC_ID.match(h.document_id) or _UUID.match(h.document_id)):
-        emit("document_id.format", f"{mh}/DocumentId",
-             f"{h.document_id!r} is neither '<OrganId>,<yyyy/MM/dd>,<number>/<notation>' nor a "
-             "UUID")
-    for name, value in (("CodeNumber", h.code.number), ("CodeNotation", h.code.notation),
-                        ("Place", h.promulgation.place),
-                        ("TypeName", h.document_type.type_name),
-                        ("Position", h.signer.position), ("FullName", h.signer.full_name)):
-        block = {"CodeNumber": "Code", "CodeNotation": "Code", "Place": "PromulgationInfo",
-                 "TypeName": "DocumentType"}.get(name, "SignerInfo")
+        emit(
+            "document_id.format",
+            f"{mh}/DocumentId",
+            f"{h.document_id!r} is neither '<OrganId>,<yyyy/MM/dd>,<number>/<notation>' nor a UUID",
+        )
+    for name, value in (
+        ("CodeNumber", h.code.number),
+        ("CodeNotation", h.code.notation),
+        ("Place", h.promulgation.place),
+        ("TypeName", h.document_type.type_name),
+        ("Position", h.signer.position),
+        ("FullName", h.signer.full_name),
+    ):
+        block = {
+            "CodeNumber": "Code",
+            "CodeNotation": "Code",
+            "Place": "PromulgationInfo",
+            "TypeName": "DocumentType",
+        }.get(name, "SignerInfo")
         if value is None:
             emit("header.recommended", f"{mh}/{block}/{name}", f"{name} is missing")
         _length(emit, f"{mh}/{block}/{name}", name, value)
     if h.promulgation.date is None:
-        emit("header.recommended", f"{mh}/PromulgationInfo/PromulgationDate",
-             "PromulgationDate is missing")
+        emit(
+            "header.recommended",
+            f"{mh}/PromulgationInfo/PromulgationDate",
+            "PromulgationDate is missing",
+        )
     if h.document_type.type is None:
         emit("header.recommended", f"{mh}/DocumentType/Type", "Type is missing")
     elif h.document_type.type not in (1, 2):
-        emit("document_type.type", f"{mh}/DocumentType/Type",
-             f"Type {h.document_type.type}: the Bkav hub accepts only 1 or 2")
+        emit(
+            "document_type.type",
+            f"{mh}/DocumentType/Type",
+            f"Type {h.document_type.type}: the Bkav hub accepts only 1 or 2",
+        )
     if h.subject is None:
         emit("header.required", f"{mh}/Subject", "Subject (trích yếu) is missing")
     _length(emit, f"{mh}/Subject", "Subject", h.subject)
     _length(emit, f"{mh}/Content", "Content", h.content)
     if h.due_date and h.promulgation.date and h.due_date < h.promulgation.date:
-        emit("date.order", f"{mh}/DueDate",
-             f"due date {h.due_date} is before the promulgation date {h.promulgation.date}")
+        emit(
+            "date.order",
+            f"{mh}/DueDate",
+            f"due date {h.due_date} is before the promulgation date {h.promulgation.date}",
+        )
     oi = h.other_info
     if oi is not None:
         if oi.priority is not None and not 0 <= oi.priority <= 4:
             emit("priority.range", f"{mh}/OtherInfo/Priority", f"Priority {oi.priority}: 0–4")
-        for name, value in (("PromulgationAmount", oi.promulgation_amount),
-                            ("PageAmount", oi.page_amount)):
-            if value is not None and value < 0:
-                emit("number.range", f"{mh}/OtherInfo/{name}", f"{name} {value} is negative")
-        _length(emit, f"{mh}/OtherInfo/SphereOfPromulgation", "SphereOfPromulgation",
-                oi.sphere_of_promulgation)
+        for name, amount in (
+            ("PromulgationAmount", oi.promulgation_amount),
+            ("PageAmount", oi.page_amount),
+        ):
+            if amount is not None and amount < 0:
+                emit("number.range", f"{mh}/OtherInfo/{name}", f"{name} {amount} is negative")
+        _length(
+            emit,
+            f"{mh}/OtherInfo/SphereOfPromulgation",
+            "SphereOfPromulgation",
+            oi.sphere_of_promulgation,
+        )
         _length(emit, f"{mh}/OtherInfo/TyperNotation", "TyperNotation", oi.typer_notation)
     for i, rf in enumerate(h.response_for, 1):
         _organ_id(emit, f"{mh}/ResponseFor[{i}]/OrganId", rf.organ_id, profile)
@@ -225,20 +274,32 @@ def _business(emit: Emit, pkg: DocumentPackage) -> None:
     path = "TraceHeaderList/Bussiness"
     b = pkg.business
     if b is None:
-        emit("business.missing", path, "no Bussiness block: receivers cannot tell new from "
-             "revoke, update or replace (a new document is assumed)")
+        emit(
+            "business.missing",
+            path,
+            "no Bussiness block: receivers cannot tell new from "
+            "revoke, update or replace (a new document is assumed)",
+        )
         return
     kind = b.kind
     if kind is None:
-        emit("business.doc_type", f"{path}/BussinessDocType",
-             f"BussinessDocType {b.doc_type}: 0 new, 1 revoke, 2 update, 3 replace")
+        emit(
+            "business.doc_type",
+            f"{path}/BussinessDocType",
+            f"BussinessDocType {b.doc_type}: 0 new, 1 revoke, 2 update, 3 replace",
+        )
     if b.paper is not None and b.paper not in (0, 1):
         emit("number.range", f"{path}/Paper", f"Paper {b.paper}: 0 or 1")
-    if kind is BusinessDocType.REVOKE and not any(
-        rf.document_id for rf in pkg.header.response_for
-    ) and not b.document_id:
-        emit("business.revoke.target", path,
-             "a revoke names the revoked document in MessageHeader/ResponseFor/DocumentId")
+    if (
+        kind is BusinessDocType.REVOKE
+        and not any(rf.document_id for rf in pkg.header.response_for)
+        and not b.document_id
+    ):
+        emit(
+            "business.revoke.target",
+            path,
+            "a revoke names the revoked document in MessageHeader/ResponseFor/DocumentId",
+        )
     if kind is BusinessDocType.UPDATE and b.document_info is None:
         emit("business.update.info", path, "an update carries BussinessDocumentInfo")
     if kind is BusinessDocType.REPLACE:
@@ -246,14 +307,23 @@ def _business(emit: Emit, pkg: DocumentPackage) -> None:
             emit("business.replace.list", path, "a replace carries ReplacementInfoList")
         for i, r in enumerate(b.replacements, 1):
             if not r.document_id or not r.organ_ids:
-                emit("business.replace.list", f"{path}/ReplacementInfoList/ReplacementInfo[{i}]",
-                     "ReplacementInfo needs DocumentId and at least one OrganId")
+                emit(
+                    "business.replace.list",
+                    f"{path}/ReplacementInfoList/ReplacementInfo[{i}]",
+                    "ReplacementInfo needs DocumentId and at least one OrganId",
+                )
     if b.document_info is not None and kind is not BusinessDocType.UPDATE:
-        emit("business.extra_block", f"{path}/BussinessDocumentInfo",
-             "BussinessDocumentInfo belongs to updates (BussinessDocType 2)")
+        emit(
+            "business.extra_block",
+            f"{path}/BussinessDocumentInfo",
+            "BussinessDocumentInfo belongs to updates (BussinessDocType 2)",
+        )
     if b.replacements and kind is not BusinessDocType.REPLACE:
-        emit("business.extra_block", f"{path}/ReplacementInfoList",
-             "ReplacementInfoList belongs to replacements (BussinessDocType 3)")
+        emit(
+            "business.extra_block",
+            f"{path}/ReplacementInfoList",
+            "ReplacementInfoList belongs to replacements (BussinessDocType 3)",
+        )
 
 
 def _manifest(emit: Emit, pkg: DocumentPackage, *, deep: bool) -> None:
@@ -277,12 +347,18 @@ def _manifest(emit: Emit, pkg: DocumentPackage, *, deep: bool) -> None:
                 emit("attachment.content", f"{path}/ContentTransferEncoded", str(exc))
         label = (att.wire_content_type or "").lower()
         if att.encoding == "zip" and label != "application/zip":
-            emit("attachment.label", f"{path}/ContentType",
-                 f"payload is a ZIP labelled {att.wire_content_type!r}: official readers unzip "
-                 "only what is labelled application/zip")
+            emit(
+                "attachment.label",
+                f"{path}/ContentType",
+                f"payload is a ZIP labelled {att.wire_content_type!r}: official readers unzip "
+                "only what is labelled application/zip",
+            )
         if att.encoding == "raw" and label == "application/zip" and att.problem is None:
-            emit("attachment.label", f"{path}/ContentType",
-                 "labelled application/zip but the payload is not a one-file ZIP")
+            emit(
+                "attachment.label",
+                f"{path}/ContentType",
+                "labelled application/zip but the payload is not a one-file ZIP",
+            )
     if not pkg.manifest:
         return  # a built package: the writer derives the manifest from the attachments
     referenced: set[str] = set()
@@ -293,16 +369,22 @@ def _manifest(emit: Emit, pkg: DocumentPackage, *, deep: bool) -> None:
             emit("manifest.attachment_missing", path, "Reference without ContentId")
             continue
         referenced.add(cid)
-        att = by_id.get(cid)
-        if att is None:
+        target = by_id.get(cid)
+        if target is None:
             emit("manifest.attachment_missing", path, f"no Attachment has ContentId {cid!r}")
-        elif ref.attachment_name and att.name and ref.attachment_name != att.name:
-            emit("manifest.mismatch", path,
-                 f"AttachmentName {ref.attachment_name!r} here, {att.name!r} in the Attachment")
+        elif ref.attachment_name and target.name and ref.attachment_name != target.name:
+            emit(
+                "manifest.mismatch",
+                path,
+                f"AttachmentName {ref.attachment_name!r} here, {target.name!r} in the Attachment",
+            )
     for i, att in enumerate(pkg.attachments, 1):
         if att.content_id not in referenced:
-            emit("manifest.reference_missing", f"AttachmentEncoded/Attachment[{i}]",
-                 f"ContentId {att.content_id!r} is not in the manifest")
+            emit(
+                "manifest.reference_missing",
+                f"AttachmentEncoded/Attachment[{i}]",
+                f"ContentId {att.content_id!r} is not in the manifest",
+            )
 
 
 def check_status(pkg: StatusPackage, profile: Profile) -> Iterator[Finding]:
@@ -310,15 +392,24 @@ def check_status(pkg: StatusPackage, profile: Profile) -> Iterator[Finding]:
     out: list[Finding] = []
 
     def emit(rule: str, location: str, message: str) -> None:
-        out.append(Finding(rule=rule, severity=RULES[rule].severity(profile),
-                           location=location, message=message))
+        out.append(
+            Finding(
+                rule=rule,
+                severity=RULES[rule].severity(profile),
+                location=location,
+                message=message,
+            )
+        )
 
     h = pkg.header
     mh = "MessageHeader"
     _organization(emit, f"{mh}/From", h.from_, profile, required=True)
     if h.response_for.document_id is None:
-        emit("status.required", f"{mh}/ResponseFor/DocumentId",
-             "the status names no document (ResponseFor/DocumentId)")
+        emit(
+            "status.required",
+            f"{mh}/ResponseFor/DocumentId",
+            "the status names no document (ResponseFor/DocumentId)",
+        )
     _organ_id(emit, f"{mh}/ResponseFor/OrganId", h.response_for.organ_id, profile)
     if h.code is None:
         emit("status.required", f"{mh}/StatusCode", "StatusCode is missing")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal, cast
 
 from lxml import etree
 
@@ -59,7 +59,7 @@ def _schema_findings(pkg: DocumentPackage | StatusPackage, profile: Profile) -> 
             location=f"line {e.line}" if pkg._tree is not None else _short_path(e.path),
             message=_NS_BRACES.sub("", e.message),
         )
-        for e in schema.error_log
+        for e in cast(Iterable[Any], schema.error_log)  # stubs: the log is iterable
     ]
 
 
@@ -69,8 +69,9 @@ def _short_path(path: str | None) -> str:
     return re.sub(r"\w+:", "", path).lstrip("/")
 
 
-def _apply(findings: list[Finding], overrides: Mapping[str, SeverityOverride] | None
-           ) -> list[Finding]:
+def _apply(
+    findings: list[Finding], overrides: Mapping[str, SeverityOverride] | None
+) -> list[Finding]:
     if not overrides:
         return findings
     out = []
@@ -81,8 +82,11 @@ def _apply(findings: list[Finding], overrides: Mapping[str, SeverityOverride] | 
             wanted = next((v for k, v in overrides.items() if f.rule.startswith(k + ".")), None)
         if wanted == "off":
             continue
-        out.append(f if wanted is None or wanted == f.severity
-                   else f.model_copy(update={"severity": wanted}))
+        out.append(
+            f
+            if wanted is None or wanted == f.severity
+            else f.model_copy(update={"severity": wanted})
+        )
     return out
 
 

@@ -100,8 +100,13 @@ def _other_info(parent: etree._Element, info: OtherInfo | None) -> None:
     if info is None:
         return
     block = _sub(parent, "OtherInfo")
-    for field_name in ("priority", "sphere_of_promulgation", "typer_notation",
-                       "promulgation_amount", "page_amount"):
+    for field_name in (
+        "priority",
+        "sphere_of_promulgation",
+        "typer_notation",
+        "promulgation_amount",
+        "page_amount",
+    ):
         value = getattr(info, field_name)
         if value is not None:
             _sub(block, OtherInfo.model_fields[field_name].alias or field_name, value)
@@ -163,11 +168,11 @@ def _business(parent: etree._Element, b: Business | None) -> None:
                 _flat(rl, "Receiver", r)
     if b.replacements:
         rl = _sub(block, "ReplacementInfoList")
-        for r in b.replacements:
+        for replacement in b.replacements:
             ri = _sub(rl, "ReplacementInfo")
-            if r.document_id is not None:
-                _sub(ri, "DocumentId", r.document_id)
-            _list(ri, "OrganIdList", "OrganId", r.organ_ids)
+            if replacement.document_id is not None:
+                _sub(ri, "DocumentId", replacement.document_id)
+            _list(ri, "OrganIdList", "OrganId", replacement.organ_ids)
     _flat(block, "StaffInfo", b.staff)
 
 
@@ -189,8 +194,11 @@ def build_tree(
         _flat(mh, "From", h.from_)
         _flat(mh, "ResponseFor", h.response_for)
         _flat(mh, "StaffInfo", h.staff)
-        for name, value in (("StatusCode", h.code), ("Description", h.description),
-                            ("Timestamp", h.timestamp)):
+        for name, value in (
+            ("StatusCode", h.code),
+            ("Description", h.description),
+            ("Timestamp", h.timestamp),
+        ):
             if value is not None:
                 _sub(mh, name, value)
         _raw(header, pkg.signature_xml)
@@ -239,13 +247,15 @@ def _zip(att: Attachment, options: WriteOptions) -> IO[bytes]:
     info.create_system = 3
     info.external_attr = 0o644 << 16
     try:
-        with zipfile.ZipFile(spool, "w", compresslevel=options.compresslevel) as archive, \
-                att.open() as src, archive.open(info, "w", force_zip64=att.size >= 1 << 31) as dst:
+        with (
+            zipfile.ZipFile(spool, "w", compresslevel=options.compresslevel) as archive,
+            att.open() as src,
+            archive.open(info, "w", force_zip64=att.size >= 1 << 31) as dst,
+        ):
             shutil.copyfileobj(src, dst, CHUNK)
     except (OSError, zipfile.BadZipFile, RuntimeError) as exc:
         spool.close()
-        raise AttachmentError(f"cannot zip {att.name!r}: {exc}", content_id=att.content_id
-                              ) from exc
+        raise AttachmentError(f"cannot zip {att.name!r}: {exc}", content_id=att.content_id) from exc
     spool.seek(0)
     return spool
 
