@@ -37,9 +37,7 @@ from lgsp.documents import (
     TraceHeader,
 )
 
-CORPUS_DIR = (
-    Path(__file__).resolve().parents[2] / "shared" / "corpus" / "edxml" / "vxp-sample-kit"
-)
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "edxml" / "vxp-sample-kit"
 
 PDF_BYTES = (
     b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"

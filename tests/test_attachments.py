@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DOCX_BYTES, PDF_BYTES, build_package
 
 import lgsp
+from conftest import DOCX_BYTES, PARSE_PATHS, PDF_BYTES, build_package
 from lgsp import AttachmentError
 from lgsp._xml import XMLLimits
 from lgsp.documents import Attachment, validate
@@ -154,8 +154,9 @@ def test_docx_sent_raw_is_handed_out_as_is(limits: XMLLimits, label: str) -> Non
 
 
 def test_docx_wrapped_in_a_zip_is_unwrapped_to_the_docx(limits: XMLLimits) -> None:
-    data = _package_with(_zip_one("Phụ lục.docx", DOCX_BYTES), label="application/zip",
-                         name="Phụ lục.docx")
+    data = _package_with(
+        _zip_one("Phụ lục.docx", DOCX_BYTES), label="application/zip", name="Phụ lục.docx"
+    )
     with lgsp.read_document(data, limits=limits) as pkg:
         (att,) = pkg.attachments
         assert att.encoding == "zip"
@@ -201,8 +202,9 @@ def test_payload_that_only_starts_like_a_zip(limits: XMLLimits) -> None:
     ],
 )
 def test_content_id_with_or_without_cid(limits: XMLLimits, cid: str, manifest_cid: str) -> None:
-    data = _package_with(_zip_one("a.pdf", PDF_BYTES), label="application/zip", cid=cid,
-                         manifest_cid=manifest_cid)
+    data = _package_with(
+        _zip_one("a.pdf", PDF_BYTES), label="application/zip", cid=cid, manifest_cid=manifest_cid
+    )
     with lgsp.read_document(data, limits=limits) as pkg:
         (att,) = pkg.attachments
         assert att.content_id == "qd-01"
@@ -225,7 +227,7 @@ def test_writer_always_writes_cid() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# save()
+# saving to a folder
 
 
 @pytest.mark.parametrize(
@@ -240,9 +242,7 @@ def test_writer_always_writes_cid() -> None:
         ("../", "qd-01"),
     ],
 )
-def test_save_sanitises_the_name(
-    tmp_path: Path, limits: XMLLimits, name: str, saved: str
-) -> None:
+def test_save_sanitises_the_name(tmp_path: Path, limits: XMLLimits, name: str, saved: str) -> None:
     data = _package_with(_zip_one("x.pdf", PDF_BYTES), label="application/zip")
     data = data.replace(
         "Quyết định.pdf".encode(), name.replace("&", "&amp;").replace("<", "&lt;").encode()
@@ -269,9 +269,7 @@ def test_save_with_an_explicit_file_name(tmp_path: Path) -> None:
 
 def test_save_refuses_an_attachment_with_a_problem(tmp_path: Path, limits: XMLLimits) -> None:
     data = _package_with(b"", label="application/zip")
-    data = re.sub(
-        rb"(<edXML:ContentTransferEncoded[^>]*>)(<)", rb"\1%%not base64%%\2", data
-    )
+    data = re.sub(rb"(<edXML:ContentTransferEncoded[^>]*>)(<)", rb"\1%%not base64%%\2", data)
     with lgsp.read_document(data, limits=limits) as pkg:
         (att,) = pkg.attachments
         assert att.problem is not None
@@ -358,4 +356,77 @@ def test_open_gives_independent_streams(limits: XMLLimits) -> None:
             assert two.read(10) == payload[:10]
             assert one.read() == payload[1000:]
             assert two.read() == payload[10:]
-        assert list(att.iter_chunks(4096)) and b"".join(att.iter_chunks(4096)) == payload
+        chunks = list(att.iter_chunks(4096))
+        assert len(chunks) > 1
+        assert b"".join(chunks) == payload
+
+
+# --------------------------------------------------------------------------------------------
+# what may stand inside ContentTransferEncoded
+
+
+def _variant_package(mutate: str) -> tuple[bytes, bytes]:
+    """A package whose one attachment's Base64 text carries other XML constructs."""
+    payload = bytes(range(256)) * 40
+    pkg = build_package(
+        attachments=[Attachment.from_bytes("Biểu mẫu.bin", payload, content_id="bm")]
+    )
+    data = lgsp.package_to_bytes(pkg)
+    m = re.search(rb"(<edXML:ContentTransferEncoded[^>]*>)([^<]*)(<)", data)
+    assert m is not None
+    b64 = m.group(2)
+    mid = len(b64) // 2
+    body = {
+        "comment": b64[:mid] + "<!-- ghi chú -->".encode() + b64[mid:],
+        "processing-instruction": b64[:mid] + b"<?lgsp nothing?>" + b64[mid:],
+        "cdata": b64[:mid] + b"<![CDATA[" + b64[mid : mid + 8] + b"]]>" + b64[mid + 8 :],
+        "decimal-reference": b64[:mid] + b"&#%d;" % b64[mid] + b64[mid + 1 :],
+        "hex-reference": b64[:mid] + b"&#x%x;" % b64[mid] + b64[mid + 1 :],
+        "mime-lines": b"\r\n".join(b64[i : i + 76] for i in range(0, len(b64), 76)),
+        "indented": b"\n        " + b64 + b"\n      ",
+    }[mutate]
+    return data[: m.start(2)] + body + data[m.end(2) :], payload
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        "comment",
+        "processing-instruction",
+        "cdata",
+        "decimal-reference",
+        "hex-reference",
+        "mime-lines",
+        "indented",
+    ],
+)
+def test_attachment_text_with_markup(limits: XMLLimits, mutate: str) -> None:
+    """Comments, PIs, CDATA, character references and line breaks are XML, not payload."""
+    data, payload = _variant_package(mutate)
+    with lgsp.read_document(data, limits=limits) as pkg:
+        (att,) = pkg.attachments
+        assert att.problem is None
+        assert att.encoding == "zip"
+        assert att.read_bytes() == payload
+
+
+def _outcome(data: bytes, limits: XMLLimits) -> tuple[object, ...]:
+    try:
+        pkg = lgsp.read_document(data, limits=limits)
+    except lgsp.LgspError as exc:
+        return ("refused", type(exc).__name__)
+    (att,) = pkg.attachments
+    return ("read", att.problem is None, att.problem is None and att.read_bytes())
+
+
+def test_element_inside_attachment_text_is_decided_alike_on_both_paths() -> None:
+    """An element inside ContentTransferEncoded: whatever the decision, both paths make it."""
+    payload = bytes(range(256)) * 40
+    pkg = build_package(attachments=[Attachment.from_bytes("x.bin", payload, content_id="x")])
+    data = lgsp.package_to_bytes(pkg)
+    m = re.search(rb"(<edXML:ContentTransferEncoded[^>]*>)([^<]*)(<)", data)
+    assert m is not None
+    mid = m.start(2) + (m.end(2) - m.start(2)) // 2
+    data = data[:mid] + "<edXML:Extra>thêm</edXML:Extra>".encode() + data[mid:]
+    outcomes = {name: _outcome(data, limits) for name, limits in PARSE_PATHS.items()}
+    assert outcomes["in-memory"] == outcomes["streaming"]

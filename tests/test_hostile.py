@@ -16,14 +16,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import PDF_BYTES, build_package, build_status
 
 import lgsp
+from conftest import PDF_BYTES, build_package, build_status
 from lgsp import AttachmentError, HostileXMLError, PackageError, XMLError
 from lgsp._xml import XMLLimits
-from lgsp.documents import Attachment, validate
+from lgsp.documents import Attachment, WriteOptions, validate
 
 DECL = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+NO_CHECK = WriteOptions(validate_first=False)
 QCVN = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 
 
@@ -57,7 +58,13 @@ def _single_attachment_package(payload_b64: bytes, label: bytes = b"application/
         data,
     )
     assert n == 1
-    return data.replace(b"<edXML:ContentType>application/zip<", b"<edXML:ContentType>" + label + b"<")
+    data, n = re.subn(
+        rb"(<(?:edXML:)?ContentType>)application/zip(<)",
+        lambda m: m.group(1) + label + m.group(2),
+        data,
+    )
+    assert n == 2  # the manifest Reference and the Attachment
+    return data
 
 
 def _zip_one(name: str, data: bytes) -> bytes:
@@ -92,12 +99,10 @@ def _break_crc(zip_bytes: bytes) -> bytes:
 
 def test_billion_laughs_is_refused(limits: XMLLimits) -> None:
     entities = b'<!ENTITY lol "lol">' + b"".join(
-        b"<!ENTITY lol%d \"%s\">" % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
         for i in range(1, 10)
     )
-    body = _without_decl(_package_bytes()).replace(
-        b"<edXML:Subject>", b"<edXML:Subject>&lol9;", 1
-    )
+    body = _without_decl(_package_bytes()).replace(b"<edXML:Subject>", b"<edXML:Subject>&lol9;", 1)
     data = DECL + b"<!DOCTYPE edXML [" + entities + b"]>\n" + body
     with pytest.raises(HostileXMLError) as info:
         lgsp.read_package(data, limits=limits)
@@ -107,9 +112,7 @@ def test_billion_laughs_is_refused(limits: XMLLimits) -> None:
 
 
 def test_external_entity_is_never_resolved(limits: XMLLimits) -> None:
-    body = _without_decl(_package_bytes()).replace(
-        b"<edXML:Subject>", b"<edXML:Subject>&xxe;", 1
-    )
+    body = _without_decl(_package_bytes()).replace(b"<edXML:Subject>", b"<edXML:Subject>&xxe;", 1)
     data = DECL + b'<!DOCTYPE edXML [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n' + body
     with pytest.raises(HostileXMLError) as info:
         lgsp.read_package(data, limits=limits)
@@ -126,7 +129,8 @@ def test_external_entity_is_never_resolved(limits: XMLLimits) -> None:
 def test_external_entity_refused_from_a_file(tmp_path: Path, limits: XMLLimits) -> None:
     path = tmp_path / "xxe.edxml"
     path.write_bytes(
-        DECL + b'<!DOCTYPE edXML SYSTEM "http://203.0.113.9/edxml.dtd">\n'
+        DECL
+        + b'<!DOCTYPE edXML SYSTEM "http://203.0.113.9/edxml.dtd">\n'
         + _without_decl(_package_bytes())
     )
     with pytest.raises(HostileXMLError, match="DOCTYPE"):
@@ -391,8 +395,11 @@ def test_zip_with_a_wrong_crc(limits: XMLLimits) -> None:
         assert "attachment.content" not in {f.rule for f in shallow}
         # …with one, it is an error in both profiles.
         for profile in ("lenient", "strict"):
-            deep = [f for f in validate(pkg, profile=profile, deep=True)
-                    if f.rule == "attachment.content"]
+            deep = [
+                f
+                for f in validate(pkg, profile=profile, deep=True)
+                if f.rule == "attachment.content"
+            ]
             assert [f.severity for f in deep] == ["error"]
             assert "CRC" in deep[0].message
         with pytest.raises(AttachmentError) as info, att.open() as stream:
@@ -436,7 +443,20 @@ def test_network_is_blocked_in_tests() -> None:
     """The autouse guard is active, so no test here could have fetched anything."""
     import socket
 
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(
-        OSError, match="forbidden"
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+        pytest.raises(OSError, match="forbidden"),
     ):
         sock.connect(("203.0.113.9", 80))
+
+
+def test_text_limit_counts_characters_not_bytes() -> None:
+    """max_text_chars is in characters: 600 Vietnamese letters (1 800 UTF-8 bytes) pass a
+    1 000-character limit on the streaming path; 1 001 do not."""
+    limits = XMLLimits(in_memory_threshold=1, max_text_chars=1000)
+    fits = lgsp.package_to_bytes(build_package(subject="ệ" * 600), options=NO_CHECK)
+    with lgsp.read_document(fits, limits=limits) as pkg:
+        assert pkg.header.subject == "ệ" * 600
+    too_long = lgsp.package_to_bytes(build_package(subject="ệ" * 1001), options=NO_CHECK)
+    with pytest.raises(HostileXMLError, match="longer than 1000 characters"):
+        lgsp.read_document(too_long, limits=limits)

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PDF_BYTES, build_package, build_status
 
 import lgsp
+from conftest import PDF_BYTES, build_package, build_status
 from lgsp import DocumentPackage, StatusPackage, ValidationError
 from lgsp.documents import (
     RULES,
@@ -65,11 +65,16 @@ def _zip_one(name: str, data: bytes) -> bytes:
 def _xml_schema() -> Package:
     # Subject before DocumentType: out of the library's order.
     data = _doc_bytes()
-    subject = re.search(rb"\s*<edXML:Subject>.*?</edXML:Subject>", data, re.S)
+    subject = re.search(rb"\s*<edXML:Subject>.*?</edXML:Subject>", data, re.DOTALL)
     assert subject is not None
     data = data.replace(subject.group(0), b"", 1)
-    return _read(_edit(data, b"\n        <edXML:DocumentType>", subject.group(0)
-                       + b"\n        <edXML:DocumentType>"))
+    return _read(
+        _edit(
+            data,
+            b"\n        <edXML:DocumentType>",
+            subject.group(0) + b"\n        <edXML:DocumentType>",
+        )
+    )
 
 
 def _undeclared_prefix() -> Package:
@@ -84,29 +89,53 @@ def _namespace() -> Package:
 
 
 def _unknown_element() -> Package:
-    return _read(_edit(_doc_bytes(), b"</edXML:MessageHeader>",
-                       "<edXML:Ghichu>ghi chú</edXML:Ghichu></edXML:MessageHeader>".encode()))
+    return _read(
+        _edit(
+            _doc_bytes(),
+            b"</edXML:MessageHeader>",
+            "<edXML:Ghichu>ghi chú</edXML:Ghichu></edXML:MessageHeader>".encode(),
+        )
+    )
 
 
 def _duplicate_element() -> Package:
-    return _read(_edit(_doc_bytes(), b"<edXML:Content>",
-                       "<edXML:Subject>Trích yếu thứ hai</edXML:Subject><edXML:Content>".encode()))
+    return _read(
+        _edit(
+            _doc_bytes(),
+            b"<edXML:Content>",
+            "<edXML:Subject>Trích yếu thứ hai</edXML:Subject><edXML:Content>".encode(),
+        )
+    )
 
 
 def _empty_block() -> Package:
-    return _read(_edit(_doc_bytes(), b"<edXML:SteeringType>",
-                       b"<edXML:ResponseFor><edXML:OrganId/></edXML:ResponseFor>"
-                       b"<edXML:SteeringType>"))
+    return _read(
+        _edit(
+            _doc_bytes(),
+            b"<edXML:SteeringType>",
+            b"<edXML:ResponseFor><edXML:OrganId/></edXML:ResponseFor><edXML:SteeringType>",
+        )
+    )
 
 
 def _signature() -> Package:
-    return _read(_edit(_doc_bytes(), b"</edXML:edXMLHeader>",
-                       b"<Signature><SignedInfo/></Signature></edXML:edXMLHeader>"))
+    return _read(
+        _edit(
+            _doc_bytes(),
+            b"</edXML:edXMLHeader>",
+            b"<Signature><SignedInfo/></Signature></edXML:edXMLHeader>",
+        )
+    )
 
 
 def _content_id() -> Package:
-    return _read(_edit(_doc_bytes(), b"<ContentId>cid:cv-1234-pdf</ContentId>",
-                       b"<ContentId>cv-1234-pdf</ContentId>"))
+    return _read(
+        _edit(
+            _doc_bytes(),
+            b"<ContentId>cid:cv-1234-pdf</ContentId>",
+            b"<ContentId>cv-1234-pdf</ContentId>",
+        )
+    )
 
 
 def _business_spelling() -> Package:
@@ -116,36 +145,47 @@ def _business_spelling() -> Package:
 
 def _attachment_place() -> Package:
     data = _doc_bytes()
-    block = re.search(rb"\s*<AttachmentEncoded>.*</AttachmentEncoded>", data, re.S)
+    block = re.search(rb"\s*<AttachmentEncoded>.*</AttachmentEncoded>", data, re.DOTALL)
     assert block is not None
     data = data.replace(block.group(0), b"")
-    return _read(_edit(data, b"</edXML:edXMLEnvelope>",
-                       block.group(0) + b"</edXML:edXMLEnvelope>"))
+    return _read(_edit(data, b"</edXML:edXMLEnvelope>", block.group(0) + b"</edXML:edXMLEnvelope>"))
 
 
 def _status_body() -> Package:
     data = lgsp.package_to_bytes(build_status(), options=NO_CHECK)
-    return _read(_edit(data, b"</edXML:edXMLHeader>",
-                       b"</edXML:edXMLHeader><edXML:edXMLBody/>"))
+    return _read(_edit(data, b"</edXML:edXMLHeader>", b"</edXML:edXMLHeader><edXML:edXMLBody/>"))
 
 
 def _manifest_attachment_missing() -> Package:
-    return _read(_edit(_doc_bytes(), b"<edXML:ContentId>cid:cv-1234-pdf</edXML:ContentId>",
-                       b"<edXML:ContentId>cid:khong-co</edXML:ContentId>"))
+    return _read(
+        _edit(
+            _doc_bytes(),
+            b"<edXML:ContentId>cid:cv-1234-pdf</edXML:ContentId>",
+            b"<edXML:ContentId>cid:khong-co</edXML:ContentId>",
+        )
+    )
 
 
 def _manifest_reference_missing() -> Package:
     data = _doc_bytes()
-    ref = re.search(rb"\s*<edXML:Reference>\s*<edXML:ContentId>cid:cv-1234-docx.*?"
-                    rb"</edXML:Reference>", data, re.S)
+    ref = re.search(
+        rb"\s*<edXML:Reference>\s*<edXML:ContentId>cid:cv-1234-docx.*?"
+        rb"</edXML:Reference>",
+        data,
+        re.DOTALL,
+    )
     assert ref is not None
     return _read(data.replace(ref.group(0), b""))
 
 
 def _manifest_mismatch() -> Package:
-    return _read(_edit(_doc_bytes(),
-                       "<edXML:AttachmentName>Công văn 1234-VPCP.pdf".encode(),
-                       "<edXML:AttachmentName>Tên khác.pdf".encode()))
+    return _read(
+        _edit(
+            _doc_bytes(),
+            "<edXML:AttachmentName>Công văn 1234-VPCP.pdf".encode(),
+            "<edXML:AttachmentName>Tên khác.pdf".encode(),
+        )
+    )
 
 
 def _attachment_content() -> Package:
@@ -156,8 +196,13 @@ def _attachment_content() -> Package:
 
 
 def _attachment_label() -> Package:
-    return _read(_edit(_doc_bytes(), b"<ContentType>application/zip</ContentType>",
-                       b"<ContentType>text/plain</ContentType>"))
+    return _read(
+        _edit(
+            _doc_bytes(),
+            b"<ContentType>application/zip</ContentType>",
+            b"<ContentType>text/plain</ContentType>",
+        )
+    )
 
 
 def _one_attachment(**kwargs: object) -> list[Attachment]:
@@ -183,9 +228,7 @@ BUILDERS: dict[str, Callable[[], Package]] = {
         from_=build_package().header.from_.model_copy(update={"organ_id": "UBND-NGHE-AN"})
     ),
     "length.max": lambda: build_package(subject="Đ" * 501),
-    "number.range": lambda: build_package(
-        other_info=OtherInfo(priority=0, page_amount=-1)
-    ),
+    "number.range": lambda: build_package(other_info=OtherInfo(priority=0, page_amount=-1)),
     "priority.range": lambda: build_package(other_info=OtherInfo(priority=7)),
     "document_type.type": lambda: build_package(
         document_type=DocumentType(type=18, type_detail=0, type_name="Công văn")
@@ -348,11 +391,15 @@ def test_override_turns_a_rule_off() -> None:
 
 def test_override_changes_severity() -> None:
     pkg = build_package(subject="Đ" * 501)
-    (finding,) = [f for f in validate(pkg, overrides={"length.max": "info"})
-                  if f.rule == "length.max"]
+    (finding,) = [
+        f for f in validate(pkg, overrides={"length.max": "info"}) if f.rule == "length.max"
+    ]
     assert finding.severity == "info"
-    (finding,) = [f for f in validate(pkg, profile="lenient", overrides={"length.max": "error"})
-                  if f.rule == "length.max"]
+    (finding,) = [
+        f
+        for f in validate(pkg, profile="lenient", overrides={"length.max": "error"})
+        if f.rule == "length.max"
+    ]
     assert finding.severity == "error"
 
 
@@ -405,9 +452,7 @@ def test_length_501_nfc_characters_fails() -> None:
     assert finding.location == "MessageHeader/Subject"
     assert "501" in finding.message
     assert "500" in finding.message
-    (finding,) = _length_findings(
-        build_package(subject=unicodedata.normalize("NFD", text))
-    )
+    (finding,) = _length_findings(build_package(subject=unicodedata.normalize("NFD", text)))
     assert "501" in finding.message
 
 

@@ -11,14 +11,16 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import build_package
+from lxml import etree
 
 import lgsp
+from conftest import build_package
 from lgsp import HostileXMLError, XMLError
 from lgsp._xml import XMLLimits
 from lgsp.documents import validate
 
 DECL = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 def _package_bytes() -> bytes:
@@ -86,7 +88,9 @@ def test_doctype_refused_from_path_and_file_object(limits: XMLLimits, tmp_path: 
 
 def test_the_word_doctype_in_content_is_fine(limits: XMLLimits) -> None:
     data = _package_bytes().replace(
-        b"<edXML:Content>", b"<edXML:Content>&lt;!DOCTYPE edXML&gt; <![CDATA[<!DOCTYPE x>]]> ", 1
+        b"<edXML:Content>",
+        b"<!-- <!DOCTYPE y> --><edXML:Content>&lt;!DOCTYPE edXML&gt; <![CDATA[<!DOCTYPE x>]]> ",
+        1,
     )
     with lgsp.read_document(data, limits=limits) as pkg:
         assert pkg.header.content is not None
@@ -115,8 +119,11 @@ def test_undeclared_attribute_prefix_is_tolerated_with_a_note(limits: XMLLimits)
         ]
         # The note becomes a finding whose severity the profile decides.
         by_profile = {
-            profile: [f.severity for f in validate(pkg, profile=profile)
-                      if f.rule == "read.undeclared_prefix"]
+            profile: [
+                f.severity
+                for f in validate(pkg, profile=profile)
+                if f.rule == "read.undeclared_prefix"
+            ]
             for profile in ("strict", "lenient")
         }
         assert by_profile == {"strict": ["error"], "lenient": ["warning"]}
@@ -140,9 +147,7 @@ def test_undeclared_element_prefix_is_tolerated_with_a_note(limits: XMLLimits) -
 
 
 def test_undeclared_prefix_with_a_real_error_is_still_refused(limits: XMLLimits) -> None:
-    data = _package_bytes().replace(
-        b"<edXML:Reference>", b'<edXML:Reference xlink:href="x">', 1
-    )
+    data = _package_bytes().replace(b"<edXML:Reference>", b'<edXML:Reference xlink:href="x">', 1)
     data = data.replace(b"</edXML:Subject>", b"</edXML:Subjekt>", 1)
     with pytest.raises(XMLError) as info:
         lgsp.read_package(data, limits=limits)
@@ -180,8 +185,10 @@ def test_syntax_error_line_and_column(limits: XMLLimits) -> None:
 
 def test_syntax_error_far_into_a_large_document(limits: XMLLimits) -> None:
     """An error after the first 64 KB chunk is placed by line, counted across chunks."""
-    pad = b"".join(b"<edXML:Appendix>Ph\xe1\xbb\xa5 l\xe1\xbb\xa5c %d</edXML:Appendix>\n" % i
-                   for i in range(5000))
+    pad = b"".join(
+        b"<edXML:Appendix>Ph\xe1\xbb\xa5 l\xe1\xbb\xa5c %d</edXML:Appendix>\n" % i
+        for i in range(5000)
+    )
     data = _package_bytes().replace(b"<edXML:Appendixes>", b"<edXML:Appendixes>\n" + pad, 1)
     assert len(data) > 200_000
     bad_at = data.index(b"</edXML:MessageHeader>")
@@ -214,3 +221,32 @@ def test_unreadable_path_is_a_package_error(tmp_path: Path) -> None:
     with pytest.raises(lgsp.PackageError) as info:
         lgsp.read_package(missing)
     assert str(missing) in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# encodings: whatever XML allows, both paths read alike
+
+
+def _reencoded(encoding: str) -> bytes:
+    """The reference package re-serialised in another encoding (lxml writes character
+    references for what the encoding cannot hold)."""
+    tree = etree.fromstring(_package_bytes(), SAFE_PARSER)
+    return etree.tostring(tree, encoding=encoding, xml_declaration=True)
+
+
+def _reference_view(pkg: lgsp.DocumentPackage) -> tuple[object, ...]:
+    return (
+        pkg.model_dump(exclude={"notes"}),
+        [(a.name, a.content_id, a.read_bytes()) for a in pkg.attachments],
+        pkg.notes,
+    )
+
+
+@pytest.mark.parametrize("encoding", ["UTF-16", "UTF-16BE", "ISO-8859-1", "UTF-8-BOM"])
+def test_other_encodings_read_like_utf8(limits: XMLLimits, encoding: str) -> None:
+    bom = encoding == "UTF-8-BOM"
+    data = b"\xef\xbb\xbf" + _package_bytes() if bom else _reencoded(encoding)
+    expected = _reference_view(lgsp.read_document(_package_bytes(), limits=limits))
+    with lgsp.read_document(data, limits=limits) as pkg:
+        assert pkg.header.subject == build_package().header.subject
+        assert _reference_view(pkg) == expected

@@ -128,8 +128,29 @@ _ATTACHMENT = {
     _CTE: (_R, None),
 }
 
+
+def _fast_tables(*specs: Spec) -> dict[int, dict[str, tuple[str, int, Any]]]:
+    """Per spec, its children keyed by full QCVN 102 tag: one dict lookup per element."""
+    tables: dict[int, dict[str, tuple[str, int, Any]]] = {}
+
+    def add(spec: Spec) -> None:
+        if id(spec) in tables:
+            return
+        tables[id(spec)] = {_NS_PREFIX + k: (k, kind, arg) for k, (kind, arg) in spec.items()}
+        for kind, arg in spec.values():
+            if kind in (_B, _L):
+                add(arg)
+            elif kind == _LB:
+                add(arg[1])
+
+    for spec in specs:
+        add(spec)
+    return tables
+
+
 _FOREIGN = "\x00"
 _LOCALS: dict[str, str] = {}
+_FAST = _fast_tables(_DOCUMENT_HEADER, _TRACE_LIST, _STATUS_HEADER, _REFERENCE, _ATTACHMENT)
 
 
 def _local(tag: str) -> str:
@@ -189,19 +210,15 @@ class _Reader:
     def map(self, el: etree._Element, spec: Spec, path: str) -> dict[str, Any]:
         """One block: known children by kind, unknown ones noted, first of a kind wins."""
         out: dict[str, Any] = {}
-        known = _LOCALS.get
+        fast = _FAST[id(spec)]
         for child in el:
-            tag = child.tag
-            if type(tag) is not str:
-                continue  # comments, processing instructions
-            local = known(tag) or _local(tag)
-            entry = spec.get(local)
+            # Fast path: a QCVN 102 element this block knows, looked up by its full tag.
+            entry = fast.get(child.tag)
             if entry is None:
-                self.unknown(tag, local, path)
-                continue
-            if tag[0] != "{":
-                self.bare = True
-            kind, arg = entry
+                entry = self.slow_entry(child, spec, path)
+                if entry is None:
+                    continue
+            local, kind, arg = entry
             if kind == _T:
                 if local in out:
                     self.duplicate(path, local)
@@ -231,6 +248,21 @@ class _Reader:
             else:
                 out[local] = child
         return out
+
+    def slow_entry(
+        self, child: etree._Element, spec: Spec, path: str
+    ) -> tuple[str, int, Any] | None:
+        """Children off the fast path: comments, un-namespaced, unknown or foreign elements."""
+        tag = child.tag
+        if type(tag) is not str:
+            return None  # comments, processing instructions
+        local = _local(tag)
+        found = spec.get(local)
+        if found is None:
+            self.unknown(tag, local, path)
+            return None
+        self.bare = True  # known name, but not in the QCVN 102 namespace
+        return (local, *found)
 
     def named(self, el: etree._Element, item: str, path: str) -> list[etree._Element]:
         found = []
