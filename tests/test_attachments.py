@@ -430,3 +430,24 @@ def test_element_inside_attachment_text_is_decided_alike_on_both_paths() -> None
     data = data[:mid] + "<edXML:Extra>thêm</edXML:Extra>".encode() + data[mid:]
     outcomes = {name: _outcome(data, limits) for name, limits in PARSE_PATHS.items()}
     assert outcomes["in-memory"] == outcomes["streaming"]
+
+
+def test_vanished_source_file_is_an_attachment_error(tmp_path: Path) -> None:
+    """Every way of touching an attachment whose file is gone raises AttachmentError."""
+    source = tmp_path / "Tờ trình.pdf"
+    source.write_bytes(PDF_BYTES)
+    att = Attachment.from_path(source, content_id="mat")
+    source.unlink()
+    with pytest.raises(AttachmentError):
+        att.read_bytes()
+    with pytest.raises(AttachmentError):
+        _ = att.sha256
+    with pytest.raises(AttachmentError):
+        _ = att.size
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(AttachmentError):
+        lgsp.write_package(build_package(attachments=[att]), out / "goi.edxml")
+    assert list(out.iterdir()) == []
+    found = validate(build_package(attachments=[att]), deep=True)
+    assert [f.severity for f in found if f.rule == "attachment.content"] == ["error"]

@@ -57,7 +57,7 @@ Q = "{" + QCVN + "}"
 NO_CHECK = WriteOptions(validate_first=False)
 SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 HYPOTHESIS = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("LGSP_HYPOTHESIS_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -604,3 +604,61 @@ def test_large_attachment_is_read_in_bounded_memory(tmp_path: Path, make_package
     assert report["errors"] == []
     growth = report["growth"]  # ru_maxrss is in KiB on Linux
     assert growth < 64 << 20, f"peak RSS grew by {growth >> 20} MB"
+
+
+# --------------------------------------------------------------------------------------------
+# what cannot be written or read
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "Trích\x0byếu", "mục\x1fmột", "x\ufffey"])
+def test_text_xml_cannot_carry_is_refused_with_a_typed_error(
+    tmp_path: Path, make_package, bad: str
+) -> None:  # type: ignore[no-untyped-def]
+    """NUL, vertical tab (Word copy-paste), other C0 controls and U+FFFE are not XML 1.0
+    characters: the writer refuses them with an lgsp error, never lxml's bare ValueError."""
+    pkg = make_package(subject=bad)
+    for options in (None, NO_CHECK):
+        with pytest.raises(lgsp.LgspError):
+            lgsp.package_to_bytes(pkg, options=options)
+    with pytest.raises(lgsp.LgspError):
+        lgsp.write_package(pkg, tmp_path / "x.edxml")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "element"),
+    [
+        (
+            b"<edXML:PromulgationDate>2024/05/02",
+            b"<edXML:PromulgationDate>2019/02/30",
+            "PromulgationDate",
+        ),
+        (b"<edXML:Priority>1", "<edXML:Priority>Khẩn".encode(), "Priority"),
+        (b"<edXML:Direction>false", b"<edXML:Direction>maybe", "Direction"),
+    ],
+)
+def test_malformed_header_values_are_package_errors(
+    limits, make_package, old: bytes, new: bytes, element: str
+) -> None:  # type: ignore[no-untyped-def]
+    data = lgsp.package_to_bytes(make_package())
+    assert old in data
+    with pytest.raises(lgsp.PackageError) as info:
+        lgsp.read_package(data.replace(old, new, 1), limits=limits)
+    assert info.value.path is not None
+    assert info.value.path.endswith(element)
+    assert "MessageHeader" in info.value.path
+    assert new.decode().split(">", 1)[1] in str(info.value)
+
+
+def test_malformed_trace_timestamp_names_the_trace(limits, make_package) -> None:  # type: ignore[no-untyped-def]
+    """TraceHeaderList is a sibling of MessageHeader: the error must point there."""
+    data = lgsp.package_to_bytes(make_package())
+    old = b"<edXML:Timestamp>2024/05/02 08:30:15"
+    assert old in data
+    with pytest.raises(lgsp.PackageError) as info:
+        lgsp.read_package(data.replace(old, b"<edXML:Timestamp>02/05/2024", 1), limits=limits)
+    path = info.value.path or ""
+    assert "TraceHeaderList" in path
+    assert path.endswith("Timestamp")
+    assert "MessageHeader" not in path
+    assert "02/05/2024" in str(info.value)

@@ -16,8 +16,9 @@ Two paths give the same result (an lxml tree plus notes):
 
 from __future__ import annotations
 
+import codecs
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -27,6 +28,7 @@ from lgsp.errors import HostileXMLError, XMLError
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "INSIDE_CTE",
     "ParsedXML",
     "TextSink",
     "XMLLimits",
@@ -83,6 +85,8 @@ class TextSink(Protocol):
     bytes of the document (character references already resolved)."""
 
     def write(self, text: bytes) -> None: ...
+
+    def fail(self, reason: str) -> None: ...
 
     def close(self) -> None: ...
 
@@ -178,6 +182,12 @@ def _check_tree(root: etree._Element, limits: XMLLimits, source: str | None, nby
         _DEPTH_CHECKS[limits.max_depth] = deep
     if deep(doc):
         raise HostileXMLError(f"nesting deeper than {limits.max_depth} elements", source=source)
+    if nbytes > limits.max_text_chars and doc.xpath(
+        f"boolean(//text()[string-length(.) > {int(limits.max_text_chars)}])"
+    ):
+        raise HostileXMLError(
+            f"a text node longer than {limits.max_text_chars} characters", source=source
+        )
     if nbytes < 4 * limits.max_elements:
         return  # every element takes at least four bytes ("<a/>"): the limit cannot be reached
     count = int(cast(float, doc.xpath("count(//*)")))
@@ -227,7 +237,8 @@ _TAG_NAME = re.compile(rb"<([^\s/>]+)")
 _ATTR = re.compile(rb"""([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
 _CHAR_REF = re.compile(rb"&#(?:x([0-9a-fA-F]+)|([0-9]+));")
 _WELL_KNOWN = {b"xlink": b"http://www.w3.org/1999/xlink", b"xml": b""}
-_TEXT, _CTE = 0, 1
+_CONTINUATION = bytes(range(0x80, 0xC0))
+INSIDE_CTE = "an element inside the attachment content (ContentTransferEncoded)"
 
 
 class _Splitter:
@@ -310,7 +321,8 @@ class _Splitter:
                     self.line += newlines
                     out.append(b"\n" * newlines)  # keeps the parser's line numbers right
                 else:
-                    self.text_run += end - pos
+                    # Characters, not bytes: UTF-8 continuation bytes do not start one.
+                    self.text_run += len(data[pos:end].translate(None, _CONTINUATION))
                     if self.text_run > self.limits.max_text_chars:
                         raise self.fail(
                             f"a text node longer than {self.limits.max_text_chars} characters"
@@ -402,9 +414,11 @@ class _Splitter:
     def _start_tag(self, tag: bytes) -> bytes:
         self.text_run = 0
         if self.sink is not None:
-            raise self.fail(
-                "an element inside attachment content (ContentTransferEncoded)", hostile=False
-            )
+            # Decided alike on both paths: the attachment cannot be decoded; the rest of the
+            # package is read (the element goes to the tree, where the XSD reports it too).
+            self.sink.fail(INSIDE_CTE)
+            self.sink.close()
+            self.sink = None
         name_match = _TAG_NAME.match(tag)
         name = name_match[1] if name_match else b""
         self.elements += 1
@@ -470,12 +484,42 @@ class _Splitter:
         return tag[:cut].rstrip() + decls + tag[cut:]
 
 
+_WIDE = (
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xff\xfe", "utf-16"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+)
+_DECL_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def _as_utf8(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """UTF-16 and UTF-32 documents, transcoded to UTF-8 as they stream, their declaration
+    amended to say so; every other encoding passes unchanged (markup is ASCII in all the
+    8-bit ones, which is all the splitter relies on)."""
+    it = iter(chunks)
+    first = next(it, b"")
+    codec = next((name for magic, name in _WIDE if first.startswith(magic)), None)
+    if codec is None:
+        yield first
+        yield from it
+        return
+    decoder = codecs.getincrementaldecoder(codec)()
+    head = decoder.decode(first).encode("utf-8")
+    yield _DECL_ENCODING.sub(rb"\g<1>\g<2>UTF-8\g<2>", head, count=1)
+    for chunk in it:
+        yield decoder.decode(chunk).encode("utf-8")
+    yield decoder.decode(b"", final=True).encode("utf-8")
+
+
 def _repair_prefixes(
     data: bytes, limits: XMLLimits, source: str | None
 ) -> tuple[bytes, list[XMLNote]]:
     """The document with undeclared prefixes declared (see :class:`_Splitter`)."""
     splitter = _Splitter(limits, source, divert=None)
-    repaired = splitter.feed(data) + splitter.close()
+    repaired = b"".join(splitter.feed(chunk) for chunk in _as_utf8([data])) + splitter.close()
     return repaired, splitter.notes
 
 
@@ -493,7 +537,7 @@ def parse_chunks(
     parser = new_parser()
     total = 0
     try:
-        for chunk in chunks:
+        for chunk in _as_utf8(chunks):
             total += len(chunk)
             if total > limits.max_bytes:
                 raise HostileXMLError(

@@ -223,6 +223,11 @@ class Base64Spool:
         self.error = reason
         self._carry = b""
 
+    def fail(self, reason: str) -> None:
+        """Mark the payload undecodable (e.g. markup inside it); later text is ignored."""
+        if self.error is None:
+            self._fail(reason)
+
     def close(self) -> None:
         if self.error is None and self._carry:
             self._fail(f"Base64 text is truncated ({len(self._carry)} characters left over)")
@@ -447,7 +452,13 @@ class Attachment(BaseModel):
         """Size of the file in bytes."""
         if self._size is None:
             if self._path is not None:
-                self._size = self._path.stat().st_size
+                try:
+                    self._size = self._path.stat().st_size
+                except OSError as exc:
+                    raise AttachmentError(
+                        f"cannot read {self._path}: {exc.strerror or exc}",
+                        content_id=self.content_id,
+                    ) from exc
             elif self._payload is not None and self.encoding == "raw" and self.problem is None:
                 self._size = self._payload.size
             else:

@@ -20,7 +20,15 @@ from typing import IO, Any, cast
 import pydantic
 from lxml import etree
 
-from lgsp._xml import DEFAULT_LIMITS, ParsedXML, TextSink, XMLLimits, parse_bytes, parse_chunks
+from lgsp._xml import (
+    DEFAULT_LIMITS,
+    INSIDE_CTE,
+    ParsedXML,
+    TextSink,
+    XMLLimits,
+    parse_bytes,
+    parse_chunks,
+)
 from lgsp.documents.attachments import (
     CHUNK,
     DEFAULT_MAX_ATTACHMENT_BYTES,
@@ -363,7 +371,10 @@ class _Reader:
                 return sink
         spool = Base64Spool(self.spool_memory)
         if cte is not None:
-            spool.write((cte.text if len(cte) == 0 else _all_text(cte)) or "")
+            if any(isinstance(child.tag, str) for child in cte):
+                spool.fail(INSIDE_CTE)  # the streaming path decides the same
+            else:
+                spool.write((cte.text if len(cte) == 0 else _all_text(cte)) or "")
             spool.close()
             cte.text = None  # the tree keeps no copy of the payload
         return spool
@@ -538,13 +549,24 @@ class _Reader:
         return pkg
 
     def value_error(self, exc: pydantic.ValidationError, base: str) -> PackageError:
+        """The first value that cannot be read, with its wire path (1-based indices)."""
         first = exc.errors()[0]
-        loc = "/".join(str(p) for p in first["loc"] if p != "MessageHeader")
+        header = base.rsplit("/", 1)[0]  # edXML/edXMLEnvelope/edXMLHeader
+        parts: list[str] = []
+        for item in first["loc"]:
+            if isinstance(item, int):
+                parts[-1] += f"[{item + 1}]"
+            elif item == "TraceHeaderList":
+                parts += ["TraceHeaderList", "TraceHeader"]
+            elif item == "Bussiness":
+                parts += ["TraceHeaderList", "Bussiness"]
+            else:
+                parts.append(str(item))
         value = first.get("input")
         return PackageError(
             f"{first['msg']} (value {value!r})" if isinstance(value, str) else first["msg"],
             source=self.source,
-            path=f"{base}/{loc}" if loc else base,
+            path="/".join([header, *parts]),
         )
 
 

@@ -81,6 +81,7 @@ _CATALOGUE = [
     Rule("attachment.name", "error", "warning", "an attachment without AttachmentName"),
     Rule("status.code", "error", "warning", "a status code no source defines"),
     Rule("status.required", "error", "error", "an element a status package cannot do without"),
+    Rule("text.xml_char", "error", "error", "a character XML 1.0 cannot carry (NUL, VT…)"),
 ]
 RULES: dict[str, Rule] = {r.id: r for r in _CATALOGUE}
 

@@ -18,6 +18,7 @@ from lxml import etree
 
 from lgsp.documents.models import DocumentPackage, StatusPackage
 from lgsp.documents.rules import RULES, check_document, check_status
+from lgsp.errors import ValidationError
 from lgsp.findings import Finding, Profile, Severity, raise_for_findings
 
 __all__ = ["SeverityOverride", "check", "load_schema", "validate", "validate_model"]
@@ -47,7 +48,16 @@ def load_schema(kind: Literal["document", "status"]) -> etree.XMLSchema:
 def _schema_findings(pkg: DocumentPackage | StatusPackage, profile: Profile) -> list[Finding]:
     from lgsp.documents.writer import build_tree
 
-    tree = pkg._tree if pkg._tree is not None else build_tree(pkg)
+    if pkg._tree is not None:
+        tree = pkg._tree
+    else:
+        try:
+            tree = build_tree(pkg)
+        except ValidationError as exc:  # text the XML cannot carry: nothing to check further
+            return [
+                f.model_copy(update={"severity": RULES[f.rule].severity(profile)})
+                for f in exc.findings
+            ]
     schema = load_schema("status" if isinstance(pkg, StatusPackage) else "document")
     if schema.validate(tree):
         return []

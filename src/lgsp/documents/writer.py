@@ -39,7 +39,8 @@ from lgsp.documents.models import (
     format_timestamp,
 )
 from lgsp.documents.reader import EDXML_NS
-from lgsp.errors import AttachmentError
+from lgsp.errors import AttachmentError, ValidationError
+from lgsp.findings import Finding
 
 __all__ = ["WriteOptions", "build_tree", "package_to_bytes", "write_package"]
 
@@ -69,8 +70,38 @@ def _text(value: Any) -> str:
 def _sub(parent: etree._Element, name: str, value: Any = None) -> etree._Element:
     el = etree.SubElement(parent, _Q + name)
     if value is not None:
-        el.text = _text(value)
+        text = _text(value)
+        try:
+            el.text = text
+        except ValueError as exc:  # lxml: "All strings must be XML compatible"
+            raise _xml_char_error(parent, name, text) from exc
     return el
+
+
+def _xml_char_error(parent: etree._Element, name: str, text: str) -> ValidationError:
+    bad = next((c for c in text if not _xml_char(c)), "?")
+    path = "/".join(
+        [str(etree.QName(a).localname) for a in reversed(list(parent.iterancestors()))]
+        + [str(etree.QName(parent).localname), name]
+    )
+    finding = Finding(
+        rule="text.xml_char",
+        severity="error",
+        location=path,
+        message=f"U+{ord(bad):04X} is not an XML 1.0 character; remove it (a vertical tab or "
+        "NUL often comes from copy and paste)",
+    )
+    return ValidationError([finding], source="package to write")
+
+
+def _xml_char(c: str) -> bool:
+    o = ord(c)
+    return (
+        o in (0x9, 0xA, 0xD)
+        or 0x20 <= o <= 0xD7FF
+        or 0xE000 <= o <= 0xFFFD
+        or 0x10000 <= o <= 0x10FFFF
+    )
 
 
 def _flat(parent: etree._Element, name: str, model: BaseModel | None) -> None:
