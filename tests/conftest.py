@@ -78,6 +78,23 @@ def limits(request: pytest.FixtureRequest) -> XMLLimits:
     return PARSE_PATHS[request.param]
 
 
+class ShortReads(io.RawIOBase):
+    """A raw binary stream that hands out at most ``step`` bytes per read, as pipes and
+    sockets do: every XML construct ends up cut across reads somewhere."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._inner = io.BytesIO(data)
+        self._step = step
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._inner.read(min(len(buffer), self._step))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
 # --------------------------------------------------------------------------------------------
 # corpus
 

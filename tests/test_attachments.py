@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import lgsp
-from conftest import DOCX_BYTES, PARSE_PATHS, PDF_BYTES, build_package
+from conftest import DOCX_BYTES, PARSE_PATHS, PDF_BYTES, ShortReads, build_package
 from lgsp import AttachmentError
 from lgsp._xml import XMLLimits
 from lgsp.documents import Attachment, validate
@@ -407,6 +407,22 @@ def test_attachment_text_with_markup(limits: XMLLimits, mutate: str) -> None:
         (att,) = pkg.attachments
         assert att.problem is None
         assert att.encoding == "zip"
+        assert att.read_bytes() == payload
+
+
+@pytest.mark.parametrize("step", [2, 3, 5, 8])
+@pytest.mark.parametrize(
+    "mutate",
+    ["comment", "processing-instruction", "cdata", "decimal-reference", "hex-reference"],
+)
+def test_attachment_text_with_markup_cut_across_reads(mutate: str, step: int) -> None:
+    """The same, streamed from a source that hands out a few bytes at a time, so that
+    comments, CDATA sections and character references are cut between reads."""
+    data, payload = _variant_package(mutate)
+    streaming = XMLLimits(in_memory_threshold=1)
+    with lgsp.read_document(ShortReads(data, step), limits=streaming) as pkg:
+        (att,) = pkg.attachments
+        assert att.problem is None
         assert att.read_bytes() == payload
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import lgsp
-from conftest import CORPUS_DIR, PARSE_PATHS
+from conftest import CORPUS_DIR, PARSE_PATHS, ShortReads
 from lgsp import DocumentPackage, HostileXMLError, StatusPackage, XMLError
 from lgsp._xml import XMLLimits
 from lgsp.documents import VIETNAM_TZ, validate
@@ -422,3 +422,15 @@ def test_streamed_attachment_spills_and_reads_back(corpus_dir: Path, name: str) 
             head = first.read(100)
             assert second.read(100) == head
             assert first.read() == second.read()
+
+
+@pytest.mark.parametrize("step", [2, 61, 4093])
+@pytest.mark.parametrize("name", ["edoc.edxml", "edoc_update.edxml", "status.edxml"])
+def test_short_reads_give_the_same_model(
+    corpus_dir: Path, limits: XMLLimits, name: str, step: int
+) -> None:
+    """A file object may return fewer bytes than asked (a pipe, a socket, a raw stream): the
+    package read from it is the one read from its bytes, with every construct cut somewhere."""
+    data = (corpus_dir / name).read_bytes()
+    expected = _snapshot(lgsp.read_package(data, limits=limits))
+    assert _snapshot(lgsp.read_package(ShortReads(data, step), limits=limits)) == expected

@@ -266,6 +266,8 @@ BUILDERS: dict[str, Callable[[], Package]] = {
     ),
     "status.code": lambda: build_status(code="99"),
     "status.required": lambda: build_status(timestamp=None),
+    # A vertical tab, as Word copy-paste leaves in Vietnamese document titles.
+    "text.xml_char": lambda: build_package(subject="Trích\x0byếu văn bản"),
 }
 
 

@@ -53,7 +53,8 @@ class XMLLimits:
     max_text_chars: int = 4 << 20
     """Longest text held in memory for one element; streamed elements are exempt."""
     in_memory_threshold: int = 2 << 20
-    """Documents up to this size are parsed as a whole in C; larger ones are streamed."""
+    """Documents up to this size (at most 8 MiB) are parsed as a whole in C; larger ones are
+    streamed."""
     spool_memory: int = 1 << 20
     """Streamed attachment bytes kept in memory before they spill to a temporary file."""
 

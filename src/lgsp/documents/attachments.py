@@ -176,48 +176,55 @@ class _Payload:
 _WS = b" \t\r\n"
 
 
+_B64_CHAR = re.compile(rb"[^A-Za-z0-9+/=]")
+
+
 class Base64Spool:
-    """Decodes Base64 text as it arrives into a spool; a text sink for the streaming parser."""
+    """Decodes Base64 text as it arrives into a spool; a text sink for the streaming parser.
+
+    A fault is reported with its offset in the Base64 text (whitespace not counted), the same
+    whatever the chunking of the input.
+    """
 
     def __init__(self, spool_memory: int = 1 << 20) -> None:
         self.payload = _Payload(spool_memory)
         self.error: str | None = None
         self._carry = b""
         self._padded = False
-        self._seen = 0
+        self._offset = 0  # Base64 characters decoded before the carry
 
     def write(self, text: str | bytes) -> None:
         if self.error is not None:
             return
-        if isinstance(text, bytes):
-            raw = text
-            if not raw.isascii():
-                bad = next(i for i, b in enumerate(raw) if b > 127)
-                self._fail(f"non-Base64 byte {raw[bad]:#04x} near offset {self._seen + bad}")
-                return
-        else:
-            try:
-                raw = text.encode("ascii")
-            except UnicodeEncodeError as exc:
-                self._fail(f"non-Base64 character {text[exc.start]!r} near offset {self._seen}")
-                return
-        self._seen += len(raw)
+        raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
         raw = raw.translate(None, _WS)
         if not raw:
             return
-        if self._padded:
-            self._fail("Base64 data continues after its '=' padding")
-            return
         data = self._carry + raw
+        if self._padded:
+            self._fail(f"Base64 text continues after its '=' padding at offset {self._offset}")
+            return
         cut = len(data) - len(data) % 4
-        self._carry = data[cut:]
         if cut:
+            block = data[:cut]
             try:
-                self.payload.write(binascii.a2b_base64(data[:cut], strict_mode=True))
-            except binascii.Error as exc:
-                self._fail(f"not valid Base64 ({exc}) near offset {self._seen}")
+                self.payload.write(binascii.a2b_base64(block, strict_mode=True))
+            except binascii.Error:
+                self._fail(self._locate(block))
                 return
-            self._padded = data[cut - 1 : cut] == b"="
+            self._padded = block[-1:] == b"="
+            self._offset += cut
+        self._carry = data[cut:]
+        if self._carry and _B64_CHAR.search(self._carry):
+            self._fail(self._locate(self._carry))
+
+    def _locate(self, block: bytes) -> str:
+        bad = _B64_CHAR.search(block)
+        if bad is not None:
+            char = block[bad.start() :].decode("utf-8", "replace")[:1]
+            return f"not valid Base64: {char!r} at offset {self._offset + bad.start()}"
+        pad = block.find(b"=")
+        return f"not valid Base64: misplaced '=' padding at offset {self._offset + max(pad, 0)}"
 
     def _fail(self, reason: str) -> None:
         self.error = reason
@@ -230,7 +237,10 @@ class Base64Spool:
 
     def close(self) -> None:
         if self.error is None and self._carry:
-            self._fail(f"Base64 text is truncated ({len(self._carry)} characters left over)")
+            self._fail(
+                f"Base64 text is truncated ({len(self._carry)} characters left over at offset "
+                f"{self._offset})"
+            )
 
 
 Encoding = Literal["zip", "raw"]

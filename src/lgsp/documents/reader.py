@@ -576,6 +576,22 @@ def _chunks_of(data: bytes) -> Iterator[bytes]:
         yield bytes(view[start : start + CHUNK])
 
 
+MAX_IN_MEMORY = 8 << 20
+
+
+def _read_up_to(stream: IO[bytes], size: int) -> bytes:
+    """Up to ``size`` bytes: a file object may return fewer per read (pipes, sockets)."""
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
 def _file_chunks(stream: IO[bytes]) -> Iterator[bytes]:
     while chunk := stream.read(CHUNK):
         yield chunk
@@ -588,7 +604,9 @@ def _parse(source: Source, name: str | None, limits: XMLLimits) -> tuple[ParsedX
     def stream(chunks: Iterable[bytes], label: str | None) -> ParsedXML:
         return parse_chunks(chunks, source=label, limits=limits, sink_factory=sinks)
 
-    threshold = limits.in_memory_threshold
+    # Whole-document parsing stops at 8 MiB whatever the setting: libxml2 refuses a text node
+    # over 10 MB (an attachment of ~7.5 MB) unless its own limits are lifted.
+    threshold = min(limits.in_memory_threshold, MAX_IN_MEMORY)
     if isinstance(source, str) and source.lstrip()[:1] == "<":
         source = source.encode("utf-8")
     if isinstance(source, bytes | bytearray | memoryview):
@@ -609,7 +627,7 @@ def _parse(source: Source, name: str | None, limits: XMLLimits) -> tuple[ParsedX
             raise PackageError(
                 f"cannot read the file: {exc.strerror or exc}", source=label
             ) from exc
-    head = source.read(threshold + 1)
+    head = _read_up_to(source, threshold + 1)
     stream_label: str | None = name or cast(str | None, getattr(source, "name", None))
     if len(head) <= threshold:
         return parse_bytes(head, source=stream_label, limits=limits), stream_label

@@ -109,10 +109,23 @@ def _flat(parent: etree._Element, name: str, model: BaseModel | None) -> None:
     if model is None:
         return
     block = _sub(parent, name)
-    for field_name, info in type(model).model_fields.items():
+    for field_name, alias in _aliases(type(model)):
         value = getattr(model, field_name)
-        if value is not None and info.alias:
-            _sub(block, info.alias, value)
+        if value is not None:
+            _sub(block, alias, value)
+
+
+_ALIASES: dict[type[BaseModel], tuple[tuple[str, str], ...]] = {}
+
+
+def _aliases(cls: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(field, wire name) pairs of a flat block, in the standard's order; computed once."""
+    pairs = _ALIASES.get(cls)
+    if pairs is None:
+        pairs = _ALIASES[cls] = tuple(
+            (name, info.alias) for name, info in cls.model_fields.items() if info.alias
+        )
+    return pairs
 
 
 def _list(parent: etree._Element, name: str, item: str, values: list[str]) -> None:
@@ -131,16 +144,11 @@ def _other_info(parent: etree._Element, info: OtherInfo | None) -> None:
     if info is None:
         return
     block = _sub(parent, "OtherInfo")
-    for field_name in (
-        "priority",
-        "sphere_of_promulgation",
-        "typer_notation",
-        "promulgation_amount",
-        "page_amount",
-    ):
+    # The simple children before ReplyFors, in the standard's order.
+    for field_name, alias in _aliases(OtherInfo)[:5]:
         value = getattr(info, field_name)
         if value is not None:
-            _sub(block, OtherInfo.model_fields[field_name].alias or field_name, value)
+            _sub(block, alias, value)
     _raw(block, info.reply_fors_xml)
     if info.direction is not None:
         _sub(block, "Direction", info.direction)
