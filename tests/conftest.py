@@ -310,13 +310,17 @@ def build_status(**overrides: Any) -> StatusPackage:
     return pkg
 
 
+MakePackage = Callable[..., DocumentPackage]
+MakeStatus = Callable[..., StatusPackage]
+
+
 @pytest.fixture(scope="session")
-def make_package() -> Callable[..., DocumentPackage]:
+def make_package() -> MakePackage:
     """Factory: ``make_package(**overrides)`` → a fresh, strictly valid DocumentPackage."""
     return build_package
 
 
 @pytest.fixture(scope="session")
-def make_status() -> Callable[..., StatusPackage]:
+def make_status() -> MakeStatus:
     """Factory: ``make_status(**overrides)`` → a fresh, strictly valid StatusPackage."""
     return build_status

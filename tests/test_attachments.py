@@ -467,3 +467,25 @@ def test_vanished_source_file_is_an_attachment_error(tmp_path: Path) -> None:
     assert list(out.iterdir()) == []
     found = validate(build_package(attachments=[att]), deep=True)
     assert [f.severity for f in found if f.rule == "attachment.content"] == ["error"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "fallback"),
+    [(_zip_one("bên trong.pdf", PDF_BYTES), "bên trong.pdf"), (PDF_BYTES, "qd-01")],
+    ids=["zip", "raw"],
+)
+def test_missing_attachment_name_is_reported(
+    limits: XMLLimits, payload: bytes, fallback: str
+) -> None:
+    """No AttachmentName in the Attachment: a name is still found (the manifest's, the ZIP
+    member's or the ContentId) so the file can be saved, and the omission is reported as the
+    catalogue's attachment.name finding, not only as a schema complaint."""
+    data = _package_with(payload, label="application/zip")
+    data, n = re.subn(rb"\s*<AttachmentName>[^<]*</AttachmentName>", b"", data)
+    assert n == 1
+    with lgsp.read_document(data, limits=limits) as pkg:
+        (att,) = pkg.attachments
+        assert att.name in {fallback, "Quyết định.pdf"}
+        assert att.read_bytes() == PDF_BYTES
+        assert _rules(pkg, "strict").get("attachment.name") == ["error"]
+        assert _rules(pkg, "lenient").get("attachment.name") == ["warning"]

@@ -18,7 +18,7 @@ import textwrap
 import unicodedata
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,8 +26,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 import lgsp
-from conftest import CORPUS_DIR, PARSE_PATHS, PDF_BYTES
+from conftest import CORPUS_DIR, PARSE_PATHS, PDF_BYTES, MakePackage, MakeStatus
 from lgsp import DocumentPackage, StatusPackage
+from lgsp._xml import XMLLimits
 from lgsp.documents import (
     VIETNAM_TZ,
     Attachment,
@@ -398,7 +399,7 @@ def test_status_roundtrip(path: str, pkg: StatusPackage) -> None:
 
 
 @pytest.mark.parametrize("path", sorted(PARSE_PATHS))
-def test_status_without_code_is_still_a_status(path: str, make_status) -> None:  # type: ignore[no-untyped-def]
+def test_status_without_code_is_still_a_status(path: str, make_status: MakeStatus) -> None:
     """A status header (From, ResponseFor, StaffInfo, Description, Timestamp; no To, no trace,
     no body) that lacks its StatusCode is a broken status, not a document."""
     data = lgsp.package_to_bytes(make_status(code=None), options=NO_CHECK)
@@ -408,7 +409,9 @@ def test_status_without_code_is_still_a_status(path: str, make_status) -> None: 
     assert "status.required" in {f.rule for f in validate(read) if f.severity == "error"}
 
 
-def test_attribute_values_with_markup_characters_roundtrip(limits, make_package) -> None:  # type: ignore[no-untyped-def]
+def test_attribute_values_with_markup_characters_roundtrip(
+    limits: XMLLimits, make_package: MakePackage
+) -> None:
     """TraceHeaderList id/version are attributes: '&', '<', quotes must come back as given."""
     pkg = make_package(trace_list_id="a&b <c> \"d\" 'e'", trace_list_version="1.0 & 2.0")
     data = lgsp.package_to_bytes(pkg)
@@ -465,12 +468,14 @@ def test_writer_zips_under_the_zip_label_with_the_real_name(pkg: DocumentPackage
             assert archive.testzip() is None
 
 
-def test_writer_is_deterministic_across_equal_models(make_package, make_status) -> None:  # type: ignore[no-untyped-def]
+def test_writer_is_deterministic_across_equal_models(
+    make_package: MakePackage, make_status: MakeStatus
+) -> None:
     assert lgsp.package_to_bytes(make_package()) == lgsp.package_to_bytes(make_package())
     assert lgsp.package_to_bytes(make_status()) == lgsp.package_to_bytes(make_status())
 
 
-def test_write_package_to_path_and_file_match(tmp_path: Path, make_package) -> None:  # type: ignore[no-untyped-def]
+def test_write_package_to_path_and_file_match(tmp_path: Path, make_package: MakePackage) -> None:
     path = tmp_path / "gói tin.edxml"
     lgsp.write_package(make_package(), path)
     buffer = io.BytesIO()
@@ -479,7 +484,7 @@ def test_write_package_to_path_and_file_match(tmp_path: Path, make_package) -> N
     assert [p.name for p in tmp_path.iterdir()] == ["gói tin.edxml"]  # no .part left
 
 
-def test_reference_packages_roundtrip(make_package, make_status) -> None:  # type: ignore[no-untyped-def]
+def test_reference_packages_roundtrip(make_package: MakePackage, make_status: MakeStatus) -> None:
     pkg, status = make_package(), make_status()
     doc_bytes, status_bytes = lgsp.package_to_bytes(pkg), lgsp.package_to_bytes(status)
     for limits in PARSE_PATHS.values():
@@ -493,14 +498,20 @@ def test_reference_packages_roundtrip(make_package, make_status) -> None:  # typ
         assert validate(read_status, profile="strict") == []
 
 
-def test_written_reference_package_is_valid_against_the_xsd(make_package, make_status) -> None:  # type: ignore[no-untyped-def]
-    for pkg, kind in ((make_package(), "document"), (make_status(), "status")):
+def test_written_reference_package_is_valid_against_the_xsd(
+    make_package: MakePackage, make_status: MakeStatus
+) -> None:
+    cases: list[tuple[DocumentPackage | StatusPackage, Literal["document", "status"]]] = [
+        (make_package(), "document"),
+        (make_status(), "status"),
+    ]
+    for pkg, kind in cases:
         tree = etree.fromstring(lgsp.package_to_bytes(pkg), SAFE_PARSER)
-        schema = load_schema(kind)  # type: ignore[arg-type]
+        schema = load_schema(kind)
         assert schema.validate(tree), schema.error_log
 
 
-def test_signature_roundtrips_as_xml(make_package) -> None:  # type: ignore[no-untyped-def]
+def test_signature_roundtrips_as_xml(make_package: MakePackage) -> None:
     signature = (
         '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo>'
         '<CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>'
@@ -552,17 +563,20 @@ def test_kit_roundtrip(corpus_dir: Path, name: str) -> None:
 
 _RSS_SCRIPT = textwrap.dedent(
     """
-    import hashlib, json, os, resource, sys
+    import hashlib, json, resource, sys
     import lgsp
 
-    def current_rss():
-        # Resident set now (Linux), in bytes; ru_maxrss only ever gives the peak so far.
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    def status(field):
+        # This process's own memory figures in bytes (Linux): VmRSS now, VmHWM its peak.
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+        raise LookupError(field)
 
     path, expected = sys.argv[1], sys.argv[2]
-    before_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    before_now = current_rss()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    rss_before = status("VmRSS")
     with lgsp.read_document(path) as pkg:
         (att,) = pkg.attachments
         digest = hashlib.sha256()
@@ -571,15 +585,17 @@ _RSS_SCRIPT = textwrap.dedent(
                 digest.update(chunk)
         problems = [f.rule for f in lgsp.validate(pkg, profile="lenient")
                     if f.severity == "error"]
-    after_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"matched": digest.hexdigest() == expected, "encoding": att.encoding,
-                      "errors": problems, "growth": after_peak - before_peak,
-                      "peak_over_start": after_peak - before_now}))
+                      "errors": problems, "growth": after - before,
+                      "peak_over_start": status("VmHWM") - rss_before}))
     """
 )
 
 
-def test_large_attachment_is_read_in_bounded_memory(tmp_path: Path, make_package) -> None:  # type: ignore[no-untyped-def]
+def test_large_attachment_is_read_in_bounded_memory(
+    tmp_path: Path, make_package: MakePackage
+) -> None:
     """A ~30 MB attachment (40 MB of Base64) read through the streaming path in a fresh
     process: the peak resident set grows by less than 64 MB."""
     source = tmp_path / "Bản scan hồ sơ.pdf"
@@ -596,8 +612,12 @@ def test_large_attachment_is_read_in_bounded_memory(tmp_path: Path, make_package
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    # ru_maxrss survives execve: a child forked straight from this (large) pytest process
+    # would start with our peak. A shell that forks the interpreter in its turn gives it a
+    # fresh figure, so "before" is the child's own.
+    command = ["/bin/sh", "-c", '"$0" "$@"; exit $?', sys.executable, "-c", _RSS_SCRIPT]
     result = subprocess.run(
-        [sys.executable, "-c", _RSS_SCRIPT, str(target), digest.hexdigest()],
+        [*command, str(target), digest.hexdigest()],
         capture_output=True,
         text=True,
         env=env,
@@ -609,8 +629,8 @@ def test_large_attachment_is_read_in_bounded_memory(tmp_path: Path, make_package
     assert report["matched"] is True
     assert report["encoding"] == "zip"
     assert report["errors"] == []
-    # The peak grew by less than 64 MB, and the peak while reading stands less than 64 MB
-    # above the resident set just before (the stricter figure: the import peak can hide growth).
+    # The peak grew by less than 64 MB; and so did the process's own high-water mark over
+    # its resident set just before reading (the import peak cannot hide growth there).
     assert report["growth"] < 64 << 20, f"peak RSS grew by {report['growth'] >> 20} MB"
     over = report["peak_over_start"]
     assert over < 64 << 20, f"reading peaked {over >> 20} MB above the starting RSS"
@@ -622,8 +642,8 @@ def test_large_attachment_is_read_in_bounded_memory(tmp_path: Path, make_package
 
 @pytest.mark.parametrize("bad", ["a\x00b", "Trích\x0byếu", "mục\x1fmột", "x\ufffey"])
 def test_text_xml_cannot_carry_is_refused_with_a_typed_error(
-    tmp_path: Path, make_package, bad: str
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, make_package: MakePackage, bad: str
+) -> None:
     """NUL, vertical tab (Word copy-paste), other C0 controls and U+FFFE are not XML 1.0
     characters: the writer refuses them with an lgsp error, never lxml's bare ValueError."""
     pkg = make_package(subject=bad)
@@ -648,8 +668,8 @@ def test_text_xml_cannot_carry_is_refused_with_a_typed_error(
     ],
 )
 def test_malformed_header_values_are_package_errors(
-    limits, make_package, old: bytes, new: bytes, element: str
-) -> None:  # type: ignore[no-untyped-def]
+    limits: XMLLimits, make_package: MakePackage, old: bytes, new: bytes, element: str
+) -> None:
     data = lgsp.package_to_bytes(make_package())
     assert old in data
     with pytest.raises(lgsp.PackageError) as info:
@@ -660,7 +680,9 @@ def test_malformed_header_values_are_package_errors(
     assert new.decode().split(">", 1)[1] in str(info.value)
 
 
-def test_malformed_trace_timestamp_names_the_trace(limits, make_package) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_trace_timestamp_names_the_trace(
+    limits: XMLLimits, make_package: MakePackage
+) -> None:
     """TraceHeaderList is a sibling of MessageHeader: the error must point there."""
     data = lgsp.package_to_bytes(make_package())
     old = b"<edXML:Timestamp>2024/05/02 08:30:15"
@@ -674,8 +696,8 @@ def test_malformed_trace_timestamp_names_the_trace(limits, make_package) -> None
     assert "02/05/2024" in str(info.value)
 
 
-def test_attachment_larger_than_libxml2_text_limit_on_both_paths(  # type: ignore[no-untyped-def]
-    limits, make_package
+def test_attachment_larger_than_libxml2_text_limit_on_both_paths(
+    limits: XMLLimits, make_package: MakePackage
 ) -> None:
     """A 12 MB attachment (16 MB of Base64 in one text node, past libxml2's 10 MB default
     text limit) reads the same whichever path the threshold picks."""
@@ -690,8 +712,8 @@ def test_attachment_larger_than_libxml2_text_limit_on_both_paths(  # type: ignor
         assert att.sha256 == hashlib.sha256(payload).hexdigest()
 
 
-def test_same_file_from_path_or_bytes_writes_the_same_package(  # type: ignore[no-untyped-def]
-    tmp_path: Path, make_package
+def test_same_file_from_path_or_bytes_writes_the_same_package(
+    tmp_path: Path, make_package: MakePackage
 ) -> None:
     source = tmp_path / "Công văn.pdf"
     source.write_bytes(PDF_BYTES)
@@ -706,3 +728,17 @@ def test_same_file_from_path_or_bytes_writes_the_same_package(  # type: ignore[n
     first = lgsp.package_to_bytes(by_path)
     assert lgsp.package_to_bytes(by_bytes) == first
     assert lgsp.package_to_bytes(by_file) == first
+
+
+def test_timestamps_are_written_in_vietnam_time(
+    limits: XMLLimits, make_package: MakePackage
+) -> None:
+    """QCVN 102 timestamps carry no zone: an instant given in UTC is written as Vietnam
+    local time (UTC+7) and read back as the same instant."""
+    instant = dt.datetime(2024, 5, 2, 20, 30, 15, tzinfo=dt.UTC)
+    pkg = make_package(traces=[TraceHeader(organ_id="000.00.00.G22", timestamp=instant)])
+    data = lgsp.package_to_bytes(pkg)
+    assert b"<edXML:Timestamp>2024/05/03 03:30:15</edXML:Timestamp>" in data
+    read = lgsp.read_document(data, limits=limits)
+    assert read.traces[0].timestamp == instant
+    assert read.traces[0].timestamp.utcoffset() == dt.timedelta(hours=7)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import lgsp
-from conftest import PDF_BYTES, build_package, build_status
+from conftest import PDF_BYTES, MakePackage, MakeStatus, build_package, build_status
 from lgsp import DocumentPackage, StatusPackage, ValidationError
 from lgsp.documents import (
     RULES,
@@ -299,7 +299,7 @@ def test_rule_fires_with_catalogue_severity(rule_id: str) -> None:
             assert f.message
 
 
-def test_valid_packages_have_no_error(make_package, make_status) -> None:  # type: ignore[no-untyped-def]
+def test_valid_packages_have_no_error(make_package: MakePackage, make_status: MakeStatus) -> None:
     for pkg in (make_package(), make_status()):
         for profile in ("strict", "lenient"):
             found = validate(pkg, profile=profile)
@@ -309,7 +309,7 @@ def test_valid_packages_have_no_error(make_package, make_status) -> None:  # typ
     assert validate(make_status(), profile="strict") == []
 
 
-def test_valid_business_kinds_pass(make_package) -> None:  # type: ignore[no-untyped-def]
+def test_valid_business_kinds_pass(make_package: MakePackage) -> None:
     kinds = {
         1: Business(doc_type=1, reason="Thu hồi văn bản điện tử", paper=0),
         2: Business(

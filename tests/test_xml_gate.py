@@ -250,3 +250,17 @@ def test_other_encodings_read_like_utf8(limits: XMLLimits, encoding: str) -> Non
     with lgsp.read_document(data, limits=limits) as pkg:
         assert pkg.header.subject == build_package().header.subject
         assert _reference_view(pkg) == expected
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_doctype_in_utf16_is_refused_before_parsing(limits: XMLLimits, encoding: str) -> None:
+    """The DOCTYPE gate reads the prolog whatever the encoding: refused, and placed."""
+    text = (
+        '<?xml version="1.0" encoding="UTF-16"?>\n'
+        '<!DOCTYPE edXML [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
+        + _body().decode("utf-8").replace("<edXML:Subject>", "<edXML:Subject>&b;", 1)
+    )
+    with pytest.raises(HostileXMLError) as info:
+        lgsp.read_package(text.encode(encoding), limits=limits)
+    assert "DOCTYPE" in info.value.cause
+    assert (info.value.line, info.value.column) == (2, 1)

@@ -115,6 +115,16 @@ _UNDECLARED_NS = "NS_ERR_UNDEFINED_NAMESPACE"
 _XML_START = re.compile(rb"\s*(?:\xef\xbb\xbf)?\s*<")
 
 
+_WIDE = (
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xff\xfe", "utf-16"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+)
+
+
 def _leading_junk_cause(head: bytes) -> str | None:
     """Explain a document that does not start with markup (e.g. ``1212<?xml``)."""
     if _XML_START.match(head) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -128,6 +138,10 @@ def _leading_junk_cause(head: bytes) -> str | None:
 
 def _check_prolog(data: bytes, source: str | None) -> None:
     """Refuse a DOCTYPE before the parser sees it (defence in depth: the tree is checked too)."""
+    codec = next((name for magic, name in _WIDE if data.startswith(magic)), None)
+    if codec is not None:  # UTF-16/32: look at the prolog in UTF-8
+        head = data[:16384]
+        data = codecs.getincrementaldecoder(codec)(errors="replace").decode(head).encode("utf-8")
     pos = 0
     n = len(data)
     if data.startswith(b"\xef\xbb\xbf"):
@@ -485,14 +499,6 @@ class _Splitter:
         return tag[:cut].rstrip() + decls + tag[cut:]
 
 
-_WIDE = (
-    (b"\x00\x00\xfe\xff", "utf-32"),
-    (b"\xff\xfe\x00\x00", "utf-32"),
-    (b"\xfe\xff", "utf-16"),
-    (b"\xff\xfe", "utf-16"),
-    (b"<\x00?\x00", "utf-16-le"),
-    (b"\x00<\x00?", "utf-16-be"),
-)
 _DECL_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
 
 

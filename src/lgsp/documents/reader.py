@@ -345,6 +345,14 @@ class _Reader:
                 spool = self.spool_for(cte)
                 if cte is None:
                     spool.error = "the Attachment has no ContentTransferEncoded"
+                if meta.get("AttachmentName") is None:
+                    self.note(
+                        "attachment.name",
+                        f"{apath}/AttachmentName",
+                        "AttachmentName is missing; the file is named after its ZIP member or "
+                        "ContentId",
+                        "warning",
+                    )
                 cid = meta.get("ContentId")
                 if cid is None:
                     self.note("read.content_id", apath, "Attachment without ContentId", "warning")
