@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from lxml import etree
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr
@@ -364,26 +364,14 @@ class ManifestReference(_Model):
     attachment_name: str | None = Field(None, alias="AttachmentName")
 
 
-class DocumentPackage(_Model):
-    """An edXML document package: header, trace and business block, attachments, signature.
+class _Package(_Model):
+    """What document and status packages share: reader notes, the received tree, the kept
+    signature, and the context-manager protocol that releases spooled attachments."""
 
-    ``manifest`` is what a read package's manifest said (kept for validation); the writer
-    always derives the manifest from ``attachments``. :attr:`signature_xml` is the
-    ``Signature`` element kept verbatim for the signature layer.
-    """
-
-    header: DocumentHeader = Field(default_factory=DocumentHeader, alias="MessageHeader")
-    traces: list[TraceHeader] = Field(default_factory=list, alias="TraceHeaderList")
-    trace_list_id: str | None = None
-    trace_list_version: str | None = None
-    business: Business | None = Field(None, alias="Bussiness")
-    attachments: list[Attachment] = Field(default_factory=list, alias="AttachmentEncoded")
-    manifest: list[ManifestReference] = Field(default_factory=list, alias="edXMLManifest")
     notes: list[Finding] = Field(default_factory=list, exclude=True)
     """What the reader tolerated in a read package (rule, place, message)."""
 
     _tree: etree._Element | None = PrivateAttr(None)
-
     _signature: str | etree._Element | None = PrivateAttr(None)
 
     @property
@@ -399,15 +387,35 @@ class DocumentPackage(_Model):
         self._signature = value
 
     def close(self) -> None:
-        """Release the temporary files that hold read attachments."""
-        for attachment in self.attachments:
-            attachment.close()
+        """Release what the package holds (spooled attachments); safe to call twice."""
 
-    def __enter__(self) -> DocumentPackage:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class DocumentPackage(_Package):
+    """An edXML document package: header, trace and business block, attachments, signature.
+
+    ``manifest`` is what a read package's manifest said (kept for validation); the writer
+    always derives the manifest from ``attachments``. :attr:`signature_xml` is the
+    ``Signature`` element kept verbatim for the signature layer.
+    """
+
+    header: DocumentHeader = Field(default_factory=DocumentHeader, alias="MessageHeader")
+    traces: list[TraceHeader] = Field(default_factory=list, alias="TraceHeaderList")
+    trace_list_id: str | None = None
+    trace_list_version: str | None = None
+    business: Business | None = Field(None, alias="Bussiness")
+    attachments: list[Attachment] = Field(default_factory=list, alias="AttachmentEncoded")
+    manifest: list[ManifestReference] = Field(default_factory=list, alias="edXMLManifest")
+
+    def close(self) -> None:
+        """Release the temporary files that hold read attachments."""
+        for attachment in self.attachments:
+            attachment.close()
 
 
 class StatusHeader(_Model):
@@ -431,34 +439,7 @@ class StatusHeader(_Model):
             return None
 
 
-class StatusPackage(_Model):
+class StatusPackage(_Package):
     """An edXML status package: one status of a document, sent back to its sender."""
 
     header: StatusHeader = Field(default_factory=StatusHeader, alias="MessageHeader")
-    notes: list[Finding] = Field(default_factory=list, exclude=True)
-    """What the reader tolerated in a read package (rule, place, message)."""
-
-    _tree: etree._Element | None = PrivateAttr(None)
-
-    _signature: str | etree._Element | None = PrivateAttr(None)
-
-    @property
-    def signature_xml(self) -> str | None:
-        """The ``Signature`` element, verbatim, for the signature layer (serialised on demand)."""
-        sig = self._signature
-        if sig is not None and not isinstance(sig, str):
-            sig = self._signature = etree.tostring(sig, encoding="unicode", with_tail=False)
-        return sig
-
-    @signature_xml.setter
-    def signature_xml(self, value: str | None) -> None:
-        self._signature = value
-
-    def close(self) -> None:
-        """Nothing to release: status packages have no attachments."""
-
-    def __enter__(self) -> StatusPackage:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -121,6 +121,22 @@ _DOC_ID = re.compile(r"^[^,]+,\d{4}/\d{2}/\d{2},[^,]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+def _emitter(out: list[Finding], profile: Profile) -> Emit:
+    """A function that records a finding of a rule with the severity the profile gives it."""
+
+    def emit(rule: str, location: str, message: str) -> None:
+        out.append(
+            Finding(
+                rule=rule,
+                severity=RULES[rule].severity(profile),
+                location=location,
+                message=message,
+            )
+        )
+
+    return emit
+
+
 def _length(emit: Emit, path: str, name: str, value: str | None) -> None:
     if value is None:
         return
@@ -171,16 +187,7 @@ _ORG_TEXT = tuple(
 def check_document(pkg: DocumentPackage, profile: Profile, *, deep: bool) -> Iterator[Finding]:
     """Every rule of a document package; ``deep`` reads attachments through (CRC, size)."""
     out: list[Finding] = []
-
-    def emit(rule: str, location: str, message: str) -> None:
-        out.append(
-            Finding(
-                rule=rule,
-                severity=RULES[rule].severity(profile),
-                location=location,
-                message=message,
-            )
-        )
+    emit = _emitter(out, profile)
 
     h = pkg.header
     mh = "MessageHeader"
@@ -391,16 +398,7 @@ def _manifest(emit: Emit, pkg: DocumentPackage, *, deep: bool) -> None:
 def check_status(pkg: StatusPackage, profile: Profile) -> Iterator[Finding]:
     """Every rule of a status package."""
     out: list[Finding] = []
-
-    def emit(rule: str, location: str, message: str) -> None:
-        out.append(
-            Finding(
-                rule=rule,
-                severity=RULES[rule].severity(profile),
-                location=location,
-                message=message,
-            )
-        )
+    emit = _emitter(out, profile)
 
     h = pkg.header
     mh = "MessageHeader"

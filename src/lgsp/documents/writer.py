@@ -28,7 +28,8 @@ from lxml import etree
 from pydantic import BaseModel
 
 from lgsp._xml import parse_fragment
-from lgsp.documents.attachments import CHUNK, Attachment, safe_file_name
+from lgsp.documents._spool import CHUNK
+from lgsp.documents.attachments import Attachment, safe_file_name
 from lgsp.documents.models import (
     Business,
     DocumentHeader,
