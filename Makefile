@@ -28,8 +28,9 @@ unit: $(STAMP)
 
 test: lint types unit
 
+# make bench ARGS="--quick" for a short run; ARGS="--json out.json" to keep the figures
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
