@@ -41,7 +41,15 @@ ATTACHMENT_BYTES = 10_000_000
 SEED = 20160102  # QCVN 102:2016
 ATTACHMENT_NAME = "Công văn 3512-VPCP-KSTT.pdf"
 ATTACHMENT_DESCRIPTION = "Công văn số 3512/VPCP-KSTT (bản scan có chữ ký số)"
-CORPUS_FILE = Path("/work/shared/corpus/edxml/vxp-sample-kit/edoc_update.edxml")
+# The shared corpus stands beside the clone (…/main and …/shared), as in CI.
+CORPUS_FILE = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "corpus"
+    / "edxml"
+    / "vxp-sample-kit"
+    / "edoc_update.edxml"
+)
 EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 
 
