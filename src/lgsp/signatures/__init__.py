@@ -1,0 +1,1 @@
+"""Signature envelopes: XML-DSig on edXML packages, PAdES on PDF attachments, trust."""
