@@ -38,6 +38,7 @@ __all__ = [
     "parse_bytes",
     "parse_chunks",
     "parse_fragment",
+    "parse_whole",
 ]
 
 
@@ -127,7 +128,7 @@ def _leading_junk_cause(head: bytes) -> str | None:
     )
 
 
-def _check_prolog(data: bytes, source: str | None) -> None:
+def check_prolog(data: bytes, source: str | None) -> None:
     """Refuse a DOCTYPE before the parser sees it (defence in depth: the tree is checked too)."""
     codec = next((name for magic, name in WIDE_ENCODINGS if data.startswith(magic)), None)
     if codec is not None:  # UTF-16/32: look at the prolog in UTF-8
@@ -216,7 +217,7 @@ def parse_bytes(
         raise HostileXMLError(
             f"document of {len(data)} bytes exceeds the limit of {limits.max_bytes}", source=source
         )
-    _check_prolog(data, source)
+    check_prolog(data, source)
     parser = new_parser()
     notes: list[XMLNote] = []
     try:
@@ -235,6 +236,35 @@ def parse_bytes(
             raise _syntax_error(again, source, data[:64]) from again
     _check_tree(root, limits, source, len(data))
     return ParsedXML(root=root, notes=notes)
+
+
+def parse_whole(
+    data: bytes, *, source: str | None = None, limits: XMLLimits = DEFAULT_LIMITS
+) -> etree._Element:
+    """Parse a whole document in memory, large text nodes included (for signatures, which
+    cover every byte). The same refusals as :func:`parse_bytes`; no prefix repair: a digest
+    is over what was sent, so a document that is not namespace-well-formed is refused."""
+    if len(data) > limits.max_bytes:
+        raise HostileXMLError(
+            f"document of {len(data)} bytes exceeds the limit of {limits.max_bytes}", source=source
+        )
+    check_prolog(data, source)
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=True,  # attachments are large text nodes; our own limits are checked below
+        remove_comments=False,
+        remove_pis=False,
+        collect_ids=False,
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise _syntax_error(exc, source, data[:64]) from exc
+    _check_tree(root, limits, source, len(data))
+    return root
 
 
 def parse_fragment(data: bytes | str, *, source: str | None = None) -> etree._Element:

@@ -11,7 +11,8 @@ zipfile, binascii, later httpx and zeep) are translated at the edge and chained 
     ├── PackageError             well-formed XML that is not an edXML package we can read
     ├── AttachmentError          an attachment that cannot be decoded, unzipped or streamed
     ├── CodeError                an identifier (organ, procedure, dossier, unit code) broke a rule
-    └── ValidationError          a model or package has error findings (carries all of them)
+    ├── ValidationError          a model or package has error findings (carries all of them)
+    └── SignatureError           a signature cannot be made, or is not valid (carries the result)
 
 Messages say what was wrong, where, and what the caller can do about it.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "HostileXMLError",
     "LgspError",
     "PackageError",
+    "SignatureError",
     "ValidationError",
     "XMLError",
 ]
@@ -112,3 +114,15 @@ class ValidationError(LgspError):
         if len(errors) > 20:
             lines.append(f"  … and {len(errors) - 20} more")
         super().__init__("\n".join(lines))
+
+
+class SignatureError(LgspError):
+    """A signature cannot be made (wrong key, refused algorithm) or did not verify.
+
+    ``result`` holds the verification result when there is one: what was checked and why it
+    failed.
+    """
+
+    def __init__(self, message: str, *, result: object | None = None) -> None:
+        self.result = result
+        super().__init__(message)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
+from lxml import etree
+
 from lgsp._xml import (
     DEFAULT_LIMITS,
     ParsedXML,
@@ -32,7 +34,14 @@ from lgsp.documents.attachments import DEFAULT_MAX_ATTACHMENT_BYTES
 from lgsp.documents.models import DocumentPackage, StatusPackage
 from lgsp.errors import PackageError
 
-__all__ = ["EDXML_NS", "Source", "read_document", "read_package", "read_status"]
+__all__ = [
+    "EDXML_NS",
+    "Source",
+    "package_from_tree",
+    "read_document",
+    "read_package",
+    "read_status",
+]
 
 
 Source = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]
@@ -123,6 +132,22 @@ def read_package(
     # Set without re-validation: the reader built both.
     pkg.__dict__["notes"] = reader.notes
     pkg._tree = parsed.root
+    return pkg
+
+
+def package_from_tree(
+    root: etree._Element,
+    *,
+    name: str | None = None,
+    limits: XMLLimits = DEFAULT_LIMITS,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+) -> DocumentPackage | StatusPackage:
+    """The package of a tree already parsed through the gate (e.g. the very tree a signature
+    was verified on). Attachment text is moved out of the tree into spools."""
+    mapper = PackageMapper(ParsedXML(root=root), name, limits.spool_memory, max_attachment_bytes)
+    pkg = mapper.package()
+    pkg.__dict__["notes"] = mapper.notes
+    pkg._tree = root
     return pkg
 
 

@@ -1,1 +1,35 @@
-"""Signature envelopes: XML-DSig on edXML packages, PAdES on PDF attachments, trust."""
+"""Signature envelopes: XML-DSig on edXML packages, PAdES on PDF attachments, trust.
+
+Sign with :func:`sign_package` and a :class:`Signer` (in-memory :class:`KeySigner`, or your
+own for a token, an HSM or a remote service); two-phase with :func:`prepare_signature` and
+:func:`complete_signature`. Verify with :func:`verify_package`, which returns what it found.
+"""
+
+from lgsp.signatures.algorithms import Policy, SigningAlgorithm
+from lgsp.signatures.signers import KeySigner, Signer, load_certificates
+from lgsp.signatures.xmldsig import (
+    CertificateInfo,
+    PreparedSignature,
+    VerificationResult,
+    check_package_signature,
+    complete_signature,
+    prepare_signature,
+    sign_package,
+    verify_package,
+)
+
+__all__ = [
+    "CertificateInfo",
+    "KeySigner",
+    "Policy",
+    "PreparedSignature",
+    "Signer",
+    "SigningAlgorithm",
+    "VerificationResult",
+    "check_package_signature",
+    "complete_signature",
+    "load_certificates",
+    "prepare_signature",
+    "sign_package",
+    "verify_package",
+]
