@@ -82,7 +82,8 @@ class KeySigner:
     ) -> None:
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise SignatureError("only RSA and EC (ECDSA) keys can sign edXML packages")
-        if key.public_key().public_numbers() != certificate.public_key().public_numbers():
+        spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
             raise SignatureError(
                 "the private key does not match the certificate "
                 f"({certificate.subject.rfc4514_string()})"
@@ -160,7 +161,8 @@ def _signing(name: str) -> SignatureAlgorithm:
 
 def _rsa_padding(alg: SignatureAlgorithm) -> padding.AsymmetricPadding:
     if alg.family == "rsa-pss":
-        return padding.PSS(mgf=padding.MGF1(alg.hash()), salt_length=alg.hash.digest_size)
+        digest = alg.hash()
+        return padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
     return padding.PKCS1v15()
 
 

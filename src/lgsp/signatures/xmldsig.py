@@ -24,7 +24,7 @@ import hmac
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -44,6 +44,7 @@ from lgsp.signatures.algorithms import (
     EXC_C14N,
     SIGNATURES,
     SIGNING_ALGORITHMS,
+    DigestAlgorithm,
     Policy,
     SignatureAlgorithm,
     SigningAlgorithm,
@@ -52,7 +53,7 @@ from lgsp.signatures.algorithms import (
 from lgsp.signatures.signers import KeySigner, Signer, check_signature_value, digest_of
 
 if TYPE_CHECKING:
-    from lgsp.signatures.trust import TrustResult, TrustSettings
+    from lgsp.signatures.trust import TrustSettings
 
 __all__ = [
     "COVERS_WHOLE_PACKAGE",
@@ -107,13 +108,15 @@ def _c14n_subtree(el: etree._Element, *, exclusive: bool, with_comments: bool) -
     lxml's own subtree canonicalisation mis-renders inherited default namespaces, so the
     element is re-rooted with every namespace in scope declared on it (what inclusive C14N
     renders) and, for inclusive C14N, the inherited ``xml:*`` attributes."""
-    attrib = dict(el.attrib)
+    attrib: dict[str, str] = {str(k): str(v) for k, v in el.attrib.items()}
     if not exclusive:
         for ancestor in el.iterancestors():
             for key, value in ancestor.attrib.items():
-                if key.startswith("{http://www.w3.org/XML/1998/namespace}") and key not in attrib:
-                    attrib[key] = value
-    root = etree.Element(el.tag, attrib=attrib, nsmap=el.nsmap)
+                name = str(key)
+                if name.startswith("{http://www.w3.org/XML/1998/namespace}") and name not in attrib:
+                    attrib[name] = str(value)
+    nsmap = cast(dict[str, str], el.nsmap)  # the stubs' key type omits the default (None)
+    root = etree.Element(el.tag, attrib=attrib, nsmap=nsmap)
     root.text = el.text
     for child in el:
         root.append(copy.deepcopy(child))  # tails come along
@@ -431,11 +434,11 @@ def _claimed_time(root: etree._Element) -> dt.datetime | None:
     )
     times = []
     for text in stamps if isinstance(stamps, list) else []:
-        try:
-            value = dt.datetime.strptime(str(text).strip(), "%Y/%m/%d %H:%M:%S")
+        try:  # QCVN 102 timestamps carry no zone: Vietnam time
+            value = dt.datetime.strptime(str(text).strip() + " +0700", "%Y/%m/%d %H:%M:%S %z")
         except ValueError:
             continue
-        times.append(value.replace(tzinfo=VIETNAM_TZ))
+        times.append(value.astimezone(VIETNAM_TZ))
     return max(times) if times else None
 
 
@@ -530,8 +533,14 @@ def _verify(root: etree._Element, result: VerificationResult, policy: Policy) ->
     else:
         raise _Refused(f"a Signature in the unknown namespace {ns}")
     q = "{" + ns + "}" if ns else ""
+    _check_place(root, signature, result, policy)
+    _check_signed_info(root, signature, q, result, policy)
 
-    # Structure: one of each, the Signature in its place (anti-wrapping).
+
+def _check_place(
+    root: etree._Element, signature: etree._Element, result: VerificationResult, policy: Policy
+) -> None:
+    """One envelope, one header, one MessageHeader; the Signature where QCVN 102 puts it."""
     for local in ("edXMLEnvelope", "edXMLHeader", "MessageHeader"):
         count = int(root.xpath(f"count(//*[local-name()='{local}'])"))  # type: ignore[arg-type]
         if count != 1:
@@ -557,6 +566,15 @@ def _verify(root: etree._Element, result: VerificationResult, policy: Policy) ->
     if signature.xpath(".//comment() | .//processing-instruction()"):
         raise _Refused("comments or processing instructions inside the Signature")
 
+
+def _check_signed_info(
+    root: etree._Element,
+    signature: etree._Element,
+    q: str,
+    result: VerificationResult,
+    policy: Policy,
+) -> None:
+    """Algorithms, the one Reference and its transforms, the digest, the value, the signer."""
     signed_info = _only(signature, q + "SignedInfo", "SignedInfo")
     if signature.index(signed_info) != 0:
         raise _Refused("SignedInfo is not the first child of Signature")
@@ -573,7 +591,44 @@ def _verify(root: etree._Element, result: VerificationResult, policy: Policy) ->
         raise _Refused(f"signature method {result.signature_method!r} is not supported")
     _legacy(result, alg.legacy, alg.name, policy)
 
-    reference = _only(signed_info, q + "Reference", "Reference")
+    expected_digest, doc_exclusive, digest_alg = _check_reference(
+        _only(signed_info, q + "Reference", "Reference"), q, result, policy
+    )
+    try:
+        value = _b64(value_node.text)
+    except ValueError as exc:
+        raise _Refused(f"SignatureValue is {exc}") from exc
+    octets = _document_octets(root, signature, exclusive=doc_exclusive)
+    if not hmac.compare_digest(digest_of(octets, digest_alg.hash), expected_digest):
+        raise _Refused(
+            "the package was changed after it was signed: the digest of its content does not "
+            "match the DigestValue"
+        )
+    canonical = _c14n_subtree(signed_info, exclusive=c14n[0], with_comments=c14n[1])
+    certificates = _key_info_certificates(signature, q)
+    signer = next(
+        (c for c in certificates if check_signature_value(c, value, canonical, alg)), None
+    )
+    if signer is None:
+        raise _Refused(
+            "the signature value does not verify with any certificate in KeyInfo (a swapped "
+            "certificate, a different key, or a damaged value)"
+            if certificates
+            else "KeyInfo carries no X509Certificate to verify with"
+        )
+    result._certificate = signer
+    result._chain = [c for c in certificates if c is not signer]
+    result.signer = CertificateInfo.of(signer)
+    result.covers = COVERS_WHOLE_PACKAGE
+    result.claimed_signing_time = _claimed_time(root)
+
+
+def _check_reference(
+    reference: etree._Element, q: str, result: VerificationResult, policy: Policy
+) -> tuple[bytes, bool, DigestAlgorithm]:
+    """The one Reference: URI="", the enveloped transform and at most one canonicalization,
+    an accepted digest. Returns the expected digest, whether exclusive C14N applies, and the
+    digest algorithm."""
     if reference.get("URI") != "":
         raise _Refused(
             f'the Reference URI is {reference.get("URI")!r}: lgsp verifies only URI="" '
@@ -600,33 +655,9 @@ def _verify(root: etree._Element, result: VerificationResult, policy: Policy) ->
     _legacy(result, digest_alg.legacy, digest_alg.name, policy)
     try:
         expected_digest = _b64(_only(reference, q + "DigestValue", "DigestValue").text)
-        value = _b64(value_node.text)
     except ValueError as exc:
-        raise _Refused(f"DigestValue or SignatureValue is {exc}") from exc
-
-    octets = _document_octets(root, signature, exclusive=doc_exclusive)
-    if not hmac.compare_digest(digest_of(octets, digest_alg.hash), expected_digest):
-        raise _Refused(
-            "the package was changed after it was signed: the digest of its content does not "
-            "match the DigestValue"
-        )
-    canonical = _c14n_subtree(signed_info, exclusive=c14n[0], with_comments=c14n[1])
-    certificates = _key_info_certificates(signature, q)
-    signer = next(
-        (c for c in certificates if check_signature_value(c, value, canonical, alg)), None
-    )
-    if signer is None:
-        raise _Refused(
-            "the signature value does not verify with any certificate in KeyInfo (a swapped "
-            "certificate, a different key, or a damaged value)"
-            if certificates
-            else "KeyInfo carries no X509Certificate to verify with"
-        )
-    result._certificate = signer
-    result._chain = [c for c in certificates if c is not signer]
-    result.signer = CertificateInfo.of(signer)
-    result.covers = COVERS_WHOLE_PACKAGE
-    result.claimed_signing_time = _claimed_time(root)
+        raise _Refused(f"DigestValue is {exc}") from exc
+    return expected_digest, doc_exclusive, digest_alg
 
 
 def _legacy(result: VerificationResult, legacy: bool, name: str, policy: Policy) -> None:
