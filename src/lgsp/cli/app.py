@@ -40,6 +40,8 @@ app = typer.Typer(
         "  validate  check packages against the rules of a profile (strict by default)\n"
         "  inspect   show what a package says, without writing anything\n"
         "  extract   save a package's attachments into a folder\n"
+        "  sign      sign a package (XML-DSig, RSA-SHA256 by default, never SHA-1)\n"
+        "  verify    verify a package's signature and its trust (and its PDFs' with --pdf)\n"
         "  demo      build, write, read back, validate and extract a sample package"
     ),
     epilog=_EXIT_CODES,
