@@ -14,13 +14,18 @@ import time
 from pathlib import Path
 
 from benchmarks import _harness, _inputs
-from benchmarks.edxml import CASES, HEADER_TARGET_PER_S, REFERENCE_XSD_PER_S
+from benchmarks.edxml import CASES as EDXML_CASES
+from benchmarks.edxml import HEADER_TARGET_PER_S, REFERENCE_XSD_PER_S
+from benchmarks.signatures import CASES as SIGNATURE_CASES
+
+CASES = {**EDXML_CASES, **SIGNATURE_CASES}
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="lgsp benchmarks: edXML read/validate/write against lxml baselines.",
+        description="lgsp benchmarks: edXML read/validate/write against lxml baselines, "
+        "XML-DSig sign/verify against signxml and the minimal work.",
     )
     parser.add_argument(
         "--quick", action="store_true", help="fewer repeats (a CI smoke run; noisier figures)"

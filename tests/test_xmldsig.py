@@ -243,53 +243,44 @@ def test_custom_signer_protocol(make_package) -> None:  # type: ignore[no-untype
 
 # ----------------------------------------------------------------------------- legacy form
 def _legacy_sign(data: bytes, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> bytes:
-    """A package signed the way real VXP traffic is: un-namespaced Signature (so in the QCVN
-    102 namespace), inclusive C14N of SignedInfo, RSA-SHA1, SHA-1 digest and the kit's
-    misspelt exclusive-C14N transform URI. Built here independently of lgsp."""
-    root = etree.fromstring(data)
-    q = f"{{{EDXML_NS}}}"
-    header = root.find(f"{q}edXMLEnvelope/{q}edXMLHeader")
-    assert header is not None
-    sig = etree.SubElement(header, q + "Signature")
-    sig.tail = "\n"
-    si = etree.SubElement(sig, q + "SignedInfo")
-    etree.SubElement(
-        si,
-        q + "CanonicalizationMethod",
-        Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+    """A package signed the way real VXP traffic is: an un-prefixed Signature inheriting the
+    root's default namespace (so in the QCVN 102 namespace), inclusive C14N of SignedInfo,
+    RSA-SHA1, a SHA-1 digest and the kit's misspelt exclusive-C14N transform URI.
+
+    Built independently of lgsp: the signature goes in as text, and the canonical SignedInfo
+    is written out by hand — inclusive C14N renders every namespace in scope on the apex
+    (here the default namespace and ``edXML:``, both bound to QCVN 102)."""
+    c14n = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+    exc_legacy = "http://www.w3.org/TR/xml-exc-c14n#"
+    # The digest: the package without the signature, exclusive C14N, SHA-1. The signature is
+    # inserted with no whitespace around it, so removing it gives back these very bytes.
+    octets = etree.tostring(
+        etree.fromstring(data).getroottree(), method="c14n", exclusive=True, with_comments=False
     )
-    etree.SubElement(si, q + "SignatureMethod", Algorithm=DS + "rsa-sha1")
-    ref = etree.SubElement(si, q + "Reference", URI="")
-    tr = etree.SubElement(ref, q + "Transforms")
-    etree.SubElement(tr, q + "Transform", Algorithm=DS + "enveloped-signature")
-    etree.SubElement(tr, q + "Transform", Algorithm="http://www.w3.org/TR/xml-exc-c14n#")
-    etree.SubElement(ref, q + "DigestMethod", Algorithm=DS + "sha1")
-    dv = etree.SubElement(ref, q + "DigestValue")
-    sv = etree.SubElement(sig, q + "SignatureValue")
-    x = etree.SubElement(etree.SubElement(sig, q + "KeyInfo"), q + "X509Data")
-    etree.SubElement(x, q + "X509Certificate").text = base64.b64encode(
-        cert.public_bytes(serialization.Encoding.DER)
-    ).decode()
-    # digest: the document without the signature (a copy), exclusive C14N, SHA-1
-    doc = copy.deepcopy(root)
-    doc_sig = doc.find(f"{q}edXMLEnvelope/{q}edXMLHeader/{q}Signature")
-    assert doc_sig is not None
-    # enveloped-signature removes the element, not the text after it (lxml's remove() would)
-    before = doc_sig.getprevious()
-    assert before is not None
-    before.tail = (before.tail or "") + (doc_sig.tail or "")
-    doc_sig.getparent().remove(doc_sig)  # type: ignore[union-attr]
-    octets = etree.tostring(doc, method="c14n", exclusive=True, with_comments=False)
-    dv.text = base64.b64encode(hashlib.sha1(octets).digest()).decode()  # noqa: S324
-    # SignedInfo, inclusive C14N as a document subset: every namespace in scope on it
-    standalone = etree.Element(si.tag, nsmap=si.nsmap)
-    for child in si:
-        standalone.append(copy.deepcopy(child))
-    canonical = etree.tostring(standalone, method="c14n")
-    assert b'xmlns:edXML="' in canonical  # the inherited prefix is rendered
+    digest = base64.b64encode(hashlib.sha1(octets).digest()).decode()  # noqa: S324
+    inner = (
+        f'<CanonicalizationMethod Algorithm="{c14n}"></CanonicalizationMethod>'
+        f'<SignatureMethod Algorithm="{DS}rsa-sha1"></SignatureMethod>'
+        '<Reference URI=""><Transforms>'
+        f'<Transform Algorithm="{DS}enveloped-signature"></Transform>'
+        f'<Transform Algorithm="{exc_legacy}"></Transform>'
+        f'</Transforms><DigestMethod Algorithm="{DS}sha1"></DigestMethod>'
+        f"<DigestValue>{digest}</DigestValue></Reference>"
+    )
+    canonical = (
+        f'<SignedInfo xmlns="{EDXML_NS}" xmlns:edXML="{EDXML_NS}">{inner}</SignedInfo>'
+    ).encode()
     # SHA-1 on purpose: this is the legacy form lgsp must still read
-    sv.text = base64.b64encode(key.sign(canonical, padding.PKCS1v15(), hashes.SHA1())).decode()  # noqa: S303
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    value = base64.b64encode(key.sign(canonical, padding.PKCS1v15(), hashes.SHA1())).decode()  # noqa: S303
+    der = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+    signature = (
+        f"<Signature><SignedInfo>{inner}</SignedInfo><SignatureValue>{value}</SignatureValue>"
+        f"<KeyInfo><X509Data><X509Certificate>{der}</X509Certificate></X509Data></KeyInfo>"
+        "</Signature>"
+    ).encode()
+    marker = b"</edXML:TraceHeaderList>"
+    assert data.count(marker) == 1
+    return data.replace(marker, marker + signature)
 
 
 def test_legacy_form_verifies_under_interop_and_is_marked(make_package) -> None:  # type: ignore[no-untyped-def]
@@ -300,6 +291,9 @@ def test_legacy_form_verifies_under_interop_and_is_marked(make_package) -> None:
     assert result.legacy
     assert result.form == "legacy-qcvn"
     assert any("SHA-1" in n for n in result.notes)
+    kept = result.package.signature_xml
+    assert kept is not None
+    assert kept.startswith("<Signature")  # kept as sent: not re-prefixed as edXML:Signature
     strict = verify_package(signed, policy="strict")
     assert not strict.valid
     assert "legacy" in strict.reason or "SHA-1" in strict.reason

@@ -1,6 +1,6 @@
 """lgsp — the contracts of Vietnam's data-sharing platform (LGSP), VXP and the DVCQG portal.
 
-The curated public API: document exchange (edXML packages), identifiers, findings and errors.
+The curated public API: document exchange (edXML packages), signatures, findings and errors.
 Everything here is importable from ``lgsp`` directly; submodules hold the rest.
 """
 
@@ -27,10 +27,18 @@ from lgsp.errors import (
     HostileXMLError,
     LgspError,
     PackageError,
+    SignatureError,
     ValidationError,
     XMLError,
 )
 from lgsp.findings import Finding
+from lgsp.signatures import (
+    KeySigner,
+    Signer,
+    VerificationResult,
+    sign_package,
+    verify_package,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -43,12 +51,16 @@ __all__ = [
     "DocumentPackage",
     "Finding",
     "HostileXMLError",
+    "KeySigner",
     "LgspError",
     "Organization",
     "PackageError",
+    "SignatureError",
+    "Signer",
     "StatusCode",
     "StatusPackage",
     "ValidationError",
+    "VerificationResult",
     "WriteOptions",
     "XMLError",
     "__version__",
@@ -57,6 +69,8 @@ __all__ = [
     "read_document",
     "read_package",
     "read_status",
+    "sign_package",
     "validate",
+    "verify_package",
     "write_package",
 ]

@@ -189,8 +189,11 @@ def _check_tree(root: etree._Element, limits: XMLLimits, source: str | None, nby
         _DEPTH_CHECKS[limits.max_depth] = deep
     if deep(doc):
         raise HostileXMLError(f"nesting deeper than {limits.max_depth} elements", source=source)
+    # Attachment text (ContentTransferEncoded) is exempt, as on the streaming path: it is the
+    # one text meant to be large.
     if nbytes > limits.max_text_chars and doc.xpath(
-        f"boolean(//text()[string-length(.) > {int(limits.max_text_chars)}])"
+        f"boolean(//text()[string-length(.) > {int(limits.max_text_chars)}]"
+        "[not(parent::*[local-name()='ContentTransferEncoded'])])"
     ):
         raise HostileXMLError(
             f"a text node longer than {limits.max_text_chars} characters", source=source

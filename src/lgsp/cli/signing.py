@@ -136,7 +136,7 @@ def sign_command(
             signer = KeySigner.from_pem(key, cert, chain=chain or [], password=password)
     except (OSError, ValueError) as exc:
         _fail(f"cannot read the key or certificate: {exc}", 2)
-    except SignatureError as exc:
+    except LgspError as exc:  # SignatureError (key and certificate disagree) included
         _fail(str(exc), 2)
     try:
         signed = sign_package(
@@ -165,7 +165,7 @@ def _trust(
             crls=[load_crl(p) for p in crls],
             revocation=revocation.value,
         )
-    except (OSError, ValueError) as exc:
+    except (LgspError, OSError, ValueError) as exc:
         _fail(f"cannot read a trust anchor, certificate or CRL: {exc}", 2)
     raise AssertionError  # pragma: no cover - _fail exits
 

@@ -77,6 +77,14 @@ def _parse_date(value: Any) -> Any:
     return value
 
 
+def parse_timestamp(text: str) -> dt.datetime:
+    """A QCVN 102 timestamp (``yyyy/MM/dd HH:mm:ss``, Vietnam time) as an aware datetime;
+    ValueError when it is not one."""
+    value = _parse_timestamp(text)
+    assert isinstance(value, dt.datetime)  # noqa: S101 - _parse_timestamp returns or raises
+    return value
+
+
 def _parse_timestamp(value: Any) -> Any:
     if isinstance(value, str):
         m = _TS_RE.match(value)

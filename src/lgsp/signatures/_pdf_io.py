@@ -12,10 +12,14 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from lgsp.errors import SignatureError
 
-__all__ = ["PdfInput", "open_reader", "read_pdf"]
+__all__ = ["MALFORMED", "PdfInput", "open_reader", "read_pdf"]
 
 PdfInput = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 """PDF bytes, the path of a PDF file, or a binary stream positioned at its start."""
+
+MALFORMED = (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError)
+"""What pyHanko's parser raises on malformed input: its own PdfError, and plain Python errors
+from the places where it trusts the file's structure (an xref line too short, a missing key)."""
 
 _HEADER_WINDOW = 1024
 """ISO 32000-1 §7.5.2 tolerance as readers apply it: ``%PDF-`` within the first 1 KiB."""
@@ -57,6 +61,6 @@ def open_reader(raw: bytes, label: str) -> PdfFileReader:
                 f"{label}: the PDF is encrypted; lgsp signs and verifies unencrypted PDFs only"
             )
         reader.root  # noqa: B018 - resolve the catalogue now, so a broken file fails here
-    except PdfError as exc:
-        raise SignatureError(f"{label}: not a readable PDF: {exc}") from exc
+    except MALFORMED as exc:
+        raise SignatureError(f"{label}: not a readable PDF: {exc or type(exc).__name__}") from exc
     return reader

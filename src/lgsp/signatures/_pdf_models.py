@@ -7,9 +7,11 @@ share them without importing each other.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lgsp.signatures.trust import TrustResult
 
 __all__ = [
     "MM",
@@ -161,8 +163,8 @@ class TimestampInfo(BaseModel):
     intact: bool
     """The token's imprint matches what it stamps, and the TSA's signature verifies."""
     authority: SignerCertificate | None = None
-    trust: Any = None
-    """The :class:`~lgsp.signatures.trust.TrustResult` for the TSA when trust was given."""
+    trust: TrustResult | None = None
+    """The verdict on the TSA's certificate when trust settings were given."""
     valid: bool
     """Intact and, when trust was given, the TSA is trusted."""
 
@@ -198,8 +200,8 @@ class PdfSignatureResult(BaseModel):
     declared_reason: str | None = None
     """The ``/Reason`` the signer wrote; not to be confused with :attr:`reason`."""
     declared_location: str | None = None
-    trust: Any = None
-    """The :class:`~lgsp.signatures.trust.TrustResult` when trust settings were given."""
+    trust: TrustResult | None = None
+    """The verdict on the signer's certificate when trust settings were given."""
     valid: bool
     """Intact, covering its whole revision, no later changes beyond signatures, form filling,
     annotations or validation data, a digest stronger than SHA-1, and — when trust settings

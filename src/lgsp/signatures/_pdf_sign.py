@@ -4,13 +4,13 @@ and the signature field each Nghị định 30/2020 appearance needs."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
-from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
@@ -18,6 +18,7 @@ from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pyhanko.stamp import BaseStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from lgsp.documents.models import VIETNAM_TZ
 from lgsp.errors import SignatureError
 from lgsp.signatures import _pdf_stamps
 from lgsp.signatures._pdf_io import open_reader
@@ -27,19 +28,18 @@ from lgsp.signatures._pdf_models import (
     OrganisationSeal,
     PersonalSignature,
 )
+from lgsp.signatures._pdf_pages import visible_page_box
 from lgsp.signatures.signers import Signer, ecdsa_raw_to_der
 
 __all__ = [
-    "VIETNAM_TZ",
+    "DIGEST",
     "CmsSigner",
     "PinnedTimePdfSigner",
     "field_setup",
     "iso_vietnam",
     "open_writer",
-    "visible_page_box",
 ]
 
-VIETNAM_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")
 DIGEST = "sha256"
 
 _FIELD_BASE = {
@@ -55,7 +55,7 @@ def iso_vietnam(moment: dt.datetime) -> str:
     return moment.astimezone(VIETNAM_TZ).isoformat(timespec="seconds")
 
 
-class CmsSigner(signers.Signer):  # type: ignore[misc]
+class CmsSigner(signers.Signer):
     """pyHanko's view of an lgsp :class:`~lgsp.signatures.signers.Signer`.
 
     The key never leaves the lgsp signer (a token or an HSM works the same way), and pyHanko's
@@ -74,11 +74,9 @@ class CmsSigner(signers.Signer):  # type: ignore[misc]
         else:
             raise SignatureError("PDF signing takes RSA or EC (ECDSA) certificates only")
         self._signer = signer
-        chain = [_asn1(c) for c in signer.chain]
-        super().__init__(
-            signing_cert=_asn1(signer.certificate),
-            cert_registry=SimpleCertificateStore.from_certs(chain),
-        )
+        store: Any = SimpleCertificateStore  # unannotated in pyhanko-certvalidator
+        registry = store.from_certs([_asn1(c) for c in signer.chain])
+        super().__init__(signing_cert=_asn1(signer.certificate), cert_registry=registry)
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False
@@ -95,12 +93,22 @@ def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
 
 
-class PinnedTimePdfSigner(signers.PdfSigner):  # type: ignore[misc]
+class PinnedTimePdfSigner(signers.PdfSigner):
     """pyHanko's signer with the signing time chosen by the caller instead of the clock: it goes
     into ``/M`` and, for the attachment stamp, is the time shown on the page."""
 
-    def __init__(self, *args: object, signing_time: dt.datetime, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        signature_meta: signers.PdfSignatureMetadata,
+        signer: signers.Signer,
+        *,
+        stamp_style: BaseStampStyle | None,
+        new_field_spec: fields.SigFieldSpec,
+        signing_time: dt.datetime,
+    ) -> None:
+        super().__init__(
+            signature_meta, signer, stamp_style=stamp_style, new_field_spec=new_field_spec
+        )
         self._signing_time = signing_time
 
     def init_signing_session(
@@ -132,19 +140,22 @@ def field_setup(
         lines = (appearance.document_number, iso_vietnam(signing_time))
         style = _pdf_stamps.TextStampStyle(lines=lines, size=10.0, leading=12.0)
         width, height = _pdf_stamps.text_block_size(lines, style.size, style.leading)
-        x1, y1, x2, y2 = visible_page_box(writer, 0, for_stamp=True)
+        _x1, _y1, x2, y2 = visible_page_box(writer, 0, for_stamp=True)
         right, top = x2 - appearance.right, y2 - appearance.top
         box: Box = (right - width, top - height, right, top)
-        return fields.SigFieldSpec(sig_field_name=name, on_page=0, box=box), style
+        return _field_spec(name, 0, box), style
     page = appearance.page if appearance.page >= 0 else pages + appearance.page
     if not 0 <= page < pages:
-        raise SignatureError(
-            f"page {appearance.page} does not exist; the PDF has {pages} page(s)"
-        )
+        raise SignatureError(f"page {appearance.page} does not exist; the PDF has {pages} page(s)")
     what = "signature" if isinstance(appearance, PersonalSignature) else "seal"
     image = _pdf_stamps.load_png(appearance.image, what=what)
-    spec = fields.SigFieldSpec(sig_field_name=name, on_page=page, box=appearance.box)
-    return spec, _pdf_stamps.ImageStampStyle(image=image)
+    return _field_spec(name, page, appearance.box), _pdf_stamps.ImageStampStyle(image=image)
+
+
+def _field_spec(name: str, page: int, box: Box) -> fields.SigFieldSpec:
+    # pyHanko annotates the box as ints; it writes any number, and points are fractional.
+    options: dict[str, Any] = {"sig_field_name": name, "on_page": page, "box": box}
+    return fields.SigFieldSpec(**options)
 
 
 def _existing_names(writer: IncrementalPdfFileWriter) -> set[str]:
@@ -163,40 +174,6 @@ def _free_name(writer: IncrementalPdfFileWriter, base: str) -> str:
 
 def _page_count(writer: IncrementalPdfFileWriter) -> int:
     return int(writer.root["/Pages"]["/Count"])
-
-
-def visible_page_box(
-    writer: IncrementalPdfFileWriter, page_ix: int, *, for_stamp: bool = False
-) -> Box:
-    """The page's visible area (``/CropBox``, else ``/MediaBox``, inherited through
-    ``/Parent``), normalised to x1 < x2, y1 < y2."""
-    page_ref, _resources = writer.find_page_for_modification(page_ix)
-    node = page_ref.get_object()
-    found: dict[str, generic.PdfObject] = {}
-    while node is not None:
-        for key in ("/CropBox", "/MediaBox", "/Rotate"):
-            if key not in found and key in node:
-                found[key] = node[key]
-        parent = node.get("/Parent")
-        node = parent.get_object() if parent is not None else None
-    if for_stamp and int(found.get("/Rotate", 0)) % 360 != 0:
-        raise SignatureError(
-            "the first page is rotated (/Rotate); lgsp places the attachment stamp on "
-            "unrotated pages only"
-        )
-    if "/MediaBox" not in found:
-        raise SignatureError(f"page {page_ix} has no /MediaBox; cannot place the stamp")
-    box = _normalised(found["/MediaBox"])
-    if "/CropBox" in found:  # the crop box, clipped to the media box (ISO 32000-1 §14.11.2)
-        crop = _normalised(found["/CropBox"])
-        box = (max(box[0], crop[0]), max(box[1], crop[1]), min(box[2], crop[2]),
-               min(box[3], crop[3]))  # fmt: skip
-    return box
-
-
-def _normalised(raw: generic.PdfObject) -> Box:
-    xa, ya, xb, yb = (float(v) for v in raw)
-    return min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
 
 
 def open_writer(raw: bytes, label: str) -> IncrementalPdfFileWriter:

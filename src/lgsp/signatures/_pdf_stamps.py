@@ -66,6 +66,9 @@ def load_png(data: bytes, *, what: str) -> Image.Image:
     return image if image.mode in ("RGBA", "LA") else image.convert("RGBA")
 
 
+_pdf: Any = generic  # pyHanko's object constructors are unannotated
+
+
 def _num(value: float) -> bytes:
     return (b"%.3f" % value).rstrip(b"0").rstrip(b".") or b"0"
 
@@ -79,7 +82,10 @@ class ImageStampStyle(BaseStampStyle):
     border_width: int = 0
 
     def create_stamp(
-        self, writer: BasePdfFileWriter, box: BoxConstraints, text_params: dict[str, Any]
+        self,
+        writer: BasePdfFileWriter,
+        box: BoxConstraints,
+        text_params: dict[str, Any],  # noqa: ARG002 - pyHanko's signature; no templated text
     ) -> BaseStamp:
         return _ImageStamp(writer, self, box)
 
@@ -95,7 +101,8 @@ class _ImageStamp(BaseStamp):
         scale = min(box_w / image.width, box_h / image.height)
         width, height = image.width * scale, image.height * scale
         x, y = (box_w - width) / 2, (box_h - height) / 2
-        self.set_resource(ResourceType.XOBJECT, pdf_name("/Img0"), pil_image(image, self.writer))
+        writer = self._ensure_writer
+        self.set_resource(ResourceType.XOBJECT, pdf_name("/Img0"), pil_image(image, writer))
         return b"q %s 0 0 %s %s %s cm /Img0 Do Q" % (_num(width), _num(height), _num(x), _num(y))
 
 
@@ -123,7 +130,10 @@ class TextStampStyle(BaseStampStyle):
     border_width: int = 0
 
     def create_stamp(
-        self, writer: BasePdfFileWriter, box: BoxConstraints, text_params: dict[str, Any]
+        self,
+        writer: BasePdfFileWriter,
+        box: BoxConstraints,
+        text_params: dict[str, Any],  # noqa: ARG002 - pyHanko's signature; no templated text
     ) -> BaseStamp:
         return _TextStamp(writer, self, box)
 
@@ -134,15 +144,15 @@ class _TextStamp(BaseStamp):
     def render(self) -> bytes:
         style = self.style
         base_font, base_encoding, differences = _pdf_fonts.font_dictionary_entries()
-        diff_array: list[generic.PdfObject] = []
+        diff_array: list[Any] = []
         for code, glyph in differences:
-            diff_array += [generic.NumberObject(code), pdf_name("/" + glyph)]
-        font = generic.DictionaryObject(
+            diff_array += [_pdf.NumberObject(code), pdf_name("/" + glyph)]
+        font = _pdf.DictionaryObject(
             {
                 pdf_name("/Type"): pdf_name("/Font"),
                 pdf_name("/Subtype"): pdf_name("/Type1"),
                 pdf_name("/BaseFont"): pdf_name("/" + base_font),
-                pdf_name("/Encoding"): generic.DictionaryObject(
+                pdf_name("/Encoding"): _pdf.DictionaryObject(
                     {
                         pdf_name("/Type"): pdf_name("/Encoding"),
                         pdf_name("/BaseEncoding"): pdf_name("/" + base_encoding),
@@ -151,7 +161,7 @@ class _TextStamp(BaseStamp):
                 ),
             }
         )
-        self.set_resource(ResourceType.FONT, pdf_name("/F1"), self.writer.add_object(font))
+        self.set_resource(ResourceType.FONT, pdf_name("/F1"), self._ensure_writer.add_object(font))
         box_w, box_h = float(self.box.width), float(self.box.height)
         first_baseline = box_h - _PADDING - _pdf_fonts.ASCENT * style.size / 1000
         ops = [b"q 0 g BT"]

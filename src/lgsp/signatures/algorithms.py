@@ -9,7 +9,7 @@ under the ``interop`` policy, and marks such a result as legacy.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Literal, get_args
 
 from cryptography.hazmat.primitives import hashes
 
@@ -116,7 +116,7 @@ SIGNATURES: dict[str, SignatureAlgorithm] = {
 }
 
 SIGNING_ALGORITHMS: dict[str, SignatureAlgorithm] = {
-    s.name: s for s in SIGNATURES.values() if not s.legacy and s.name in SigningAlgorithm.__args__
+    s.name: s for s in SIGNATURES.values() if not s.legacy and s.name in get_args(SigningAlgorithm)
 }
 """Signing algorithms by name (``rsa-sha256`` …); SHA-1 cannot be chosen."""
 

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from lgsp.errors import SignatureError
 from lgsp.signatures.algorithms import SIGNING_ALGORITHMS, SignatureAlgorithm, SigningAlgorithm
+from lgsp.signatures.trust import load_certificates
 
 __all__ = [
     "KeySigner",
@@ -35,7 +36,6 @@ __all__ = [
     "check_signature_value",
     "ecdsa_der_to_raw",
     "ecdsa_raw_to_der",
-    "load_certificates",
 ]
 
 
@@ -61,14 +61,6 @@ class Signer(Protocol):
 
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
-
-def load_certificates(data: bytes | str | os.PathLike[str]) -> list[x509.Certificate]:
-    """Certificates from PEM (one or a bundle) or DER bytes, or a file holding either."""
-    raw = Path(data).read_bytes() if isinstance(data, str | os.PathLike) else data
-    if b"-----BEGIN" in raw:
-        return x509.load_pem_x509_certificates(raw)
-    return [x509.load_der_x509_certificate(raw)]
 
 
 class KeySigner:
@@ -107,8 +99,8 @@ class KeySigner:
             private = serialization.load_pem_private_key(key_pem, password=password)
         except (ValueError, TypeError) as exc:
             raise SignatureError(f"cannot load the private key: {exc}") from exc
-        certs = load_certificates(certificate)
-        extra = [c for item in chain for c in load_certificates(item)]
+        certs = load_certificates(_as_source(certificate))
+        extra = [c for item in chain for c in load_certificates(_as_source(item))]
         return cls(private, certs[0], [*certs[1:], *extra])  # type: ignore[arg-type]
 
     @classmethod
@@ -149,6 +141,13 @@ class KeySigner:
         if not isinstance(key, rsa.RSAPrivateKey):
             raise SignatureError(f"{algorithm} needs an RSA key; this signer holds EC")
         return key.sign(data, _rsa_padding(alg), alg.hash())
+
+
+def _as_source(item: bytes | str | os.PathLike[str]) -> bytes | str | Path:
+    """A path-like as a Path (a str is a path here too: PEM text would start with '-')."""
+    if isinstance(item, bytes):
+        return item
+    return Path(item)
 
 
 def _signing(name: str) -> SignatureAlgorithm:

@@ -19,20 +19,22 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import dataclasses
 import datetime as dt
 import hmac
 import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, cast
+from typing import IO, Any, Literal, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from lxml import etree
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 from lgsp._xml import DEFAULT_LIMITS, XMLLimits, parse_whole
-from lgsp.documents.models import VIETNAM_TZ, DocumentPackage, StatusPackage
+from lgsp.documents.models import DocumentPackage, StatusPackage, parse_timestamp
 from lgsp.documents.reader import EDXML_NS, package_from_tree
 from lgsp.documents.writer import package_to_bytes
 from lgsp.errors import PackageError, SignatureError
@@ -51,9 +53,7 @@ from lgsp.signatures.algorithms import (
     canonicalization,
 )
 from lgsp.signatures.signers import KeySigner, Signer, check_signature_value, digest_of
-
-if TYPE_CHECKING:
-    from lgsp.signatures.trust import TrustSettings
+from lgsp.signatures.trust import TrustResult, TrustSettings, validate_certificate
 
 __all__ = [
     "COVERS_WHOLE_PACKAGE",
@@ -105,51 +105,62 @@ def _load(
 def _c14n_subtree(el: etree._Element, *, exclusive: bool, with_comments: bool) -> bytes:
     """Canonical form of an element as a document subset (SignedInfo).
 
-    lxml's own subtree canonicalisation mis-renders inherited default namespaces, so the
-    element is re-rooted with every namespace in scope declared on it (what inclusive C14N
-    renders) and, for inclusive C14N, the inherited ``xml:*`` attributes."""
+    Exclusive C14N renders only the namespaces an element visibly uses: lxml's own subtree
+    canonicalisation gets that right. Inclusive C14N renders every namespace in scope on the
+    apex, and lxml's subtree form mis-renders inherited default namespaces (a stray
+    ``xmlns=""``), so the element is re-rooted with every namespace in scope declared on it —
+    its own prefix listed first, so that where two prefixes share one URI (``edXML:`` and the
+    default namespace in edXML packages) it keeps the one it had — and the inherited
+    ``xml:*`` attributes copied onto it."""
+    if exclusive:
+        return etree.tostring(el, method="c14n", exclusive=True, with_comments=with_comments)
     attrib: dict[str, str] = {str(k): str(v) for k, v in el.attrib.items()}
-    if not exclusive:
-        for ancestor in el.iterancestors():
-            for key, value in ancestor.attrib.items():
-                name = str(key)
-                if name.startswith("{http://www.w3.org/XML/1998/namespace}") and name not in attrib:
-                    attrib[name] = str(value)
-    nsmap = cast(dict[str, str], el.nsmap)  # the stubs' key type omits the default (None)
-    root = etree.Element(el.tag, attrib=attrib, nsmap=nsmap)
+    for ancestor in el.iterancestors():
+        for key, value in ancestor.attrib.items():
+            name = str(key)
+            if name.startswith("{http://www.w3.org/XML/1998/namespace}") and name not in attrib:
+                attrib[name] = str(value)
+    in_scope: dict[str | None, str] = dict(el.nsmap)
+    ordered: dict[str | None, str] = {}
+    if el.prefix in in_scope:
+        ordered[el.prefix] = in_scope.pop(el.prefix)
+    ordered.update(in_scope)
+    root = etree.Element(el.tag, attrib=attrib, nsmap=cast(Any, ordered))  # stubs: no None key
     root.text = el.text
     for child in el:
         root.append(copy.deepcopy(child))  # tails come along
-    return etree.tostring(root, method="c14n", exclusive=exclusive, with_comments=with_comments)
+    return etree.tostring(root, method="c14n", exclusive=False, with_comments=with_comments)
+
+
+_MARK = "lgsp-enveloped-mark"
 
 
 def _document_octets(root: etree._Element, signature: etree._Element, *, exclusive: bool) -> bytes:
-    """The enveloped-signature transform, then C14N without comments (URI="" excludes them):
-    the signature is taken out (its tail text stays), the document canonicalised, and the
-    signature put back exactly where it was."""
-    parent = signature.getparent()
-    assert parent is not None  # noqa: S101 - a Signature is never the root here
-    index = parent.index(signature)
-    tail = signature.tail
-    previous = signature.getprevious()
-    if previous is not None:
-        saved = previous.tail
-        previous.tail = (previous.tail or "") + (tail or "") or None
-    else:
-        saved = parent.text
-        parent.text = (parent.text or "") + (tail or "") or None
-    parent.remove(signature)
+    """The enveloped-signature transform, then C14N without comments (URI="" excludes them).
+
+    The signature is not taken out of the tree: detaching and re-attaching a node makes lxml
+    reconcile namespaces, and where two prefixes share a URI (``edXML:`` and the default
+    namespace in every edXML package) it may re-prefix the legacy Signature. Instead the
+    Signature is marked with a temporary attribute, the whole document canonicalised, and
+    the Signature's own canonical bytes cut out — the text around it stays, as the transform
+    requires."""
+    token = uuid.uuid4().hex
+    signature.set(_MARK, token)
     try:
-        return etree.tostring(
+        octets = etree.tostring(
             root.getroottree(), method="c14n", exclusive=exclusive, with_comments=False
         )
     finally:
-        parent.insert(index, signature)
-        signature.tail = tail
-        if previous is not None:
-            previous.tail = saved
-        else:
-            parent.text = saved
+        del signature.attrib[_MARK]
+    marker = f' {_MARK}="{token}"'.encode("ascii")
+    at = octets.find(marker)
+    start = octets.rfind(b"<", 0, at)
+    qname = (f"{signature.prefix}:Signature" if signature.prefix else "Signature").encode()
+    close = b"</" + qname + b">"
+    end = octets.find(close, at)
+    if at < 0 or start < 0 or end < 0:  # pragma: no cover - the census guarantees one element
+        raise SignatureError("cannot locate the Signature in the canonical document")
+    return octets[:start] + octets[end + len(close) :]
 
 
 def _b64(text: str | None) -> bytes:
@@ -174,10 +185,25 @@ def _header(root: etree._Element) -> etree._Element:
     return headers[0]
 
 
+_WATCHED = ("{*}Signature", "{*}edXMLEnvelope", "{*}edXMLHeader", "{*}MessageHeader")
+
+
+def _census(root: etree._Element) -> tuple[list[etree._Element], dict[str, int]]:
+    """Every Signature element (any namespace or none) and how many envelopes, headers and
+    MessageHeaders the document holds — one pass in C over the whole tree."""
+    signatures: list[etree._Element] = []
+    counts = {"edXMLEnvelope": 0, "edXMLHeader": 0, "MessageHeader": 0}
+    for el in root.iter(*_WATCHED):
+        local = str(el.tag).rpartition("}")[2]
+        if local == "Signature":
+            signatures.append(el)
+        else:
+            counts[local] += 1
+    return signatures, counts
+
+
 def _signatures(root: etree._Element) -> list[etree._Element]:
-    found = root.xpath("//*[local-name()='Signature']")
-    assert isinstance(found, list)  # noqa: S101 - an XPath node-set
-    return [e for e in found if isinstance(e, etree._Element)]
+    return _census(root)[0]
 
 
 # --------------------------------------------------------------------------------- signing
@@ -385,19 +411,27 @@ class VerificationResult(BaseModel):
     signature_method: str | None = None
     digest_method: str | None = None
     transforms: list[str] = []
-    signer: CertificateInfo | None = None
     covers: str | None = None
     claimed_signing_time: dt.datetime | None = None
     """The sender's latest TraceHeader time (status: its Timestamp): covered by the signature,
     used as the signing time for trust; XML-DSig in edXML carries no signing time of its own."""
-    trust: Any = None
-    """The :class:`~lgsp.signatures.trust.TrustResult` when trust settings were given."""
+    trust: TrustResult | None = None
+    """The certificate-path outcome, when trust settings were given."""
     notes: list[str] = []
 
     _certificate: x509.Certificate | None = PrivateAttr(None)
     _chain: list[x509.Certificate] = PrivateAttr(default_factory=list)
     _root: etree._Element | None = PrivateAttr(None)
     _package: DocumentPackage | StatusPackage | None = PrivateAttr(None)
+    _signer: CertificateInfo | None = PrivateAttr(None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def signer(self) -> CertificateInfo | None:
+        """Subject, issuer, serial, validity and fingerprint of the signer's certificate."""
+        if self._signer is None and self._certificate is not None:
+            self._signer = CertificateInfo.of(self._certificate)
+        return self._signer
 
     @property
     def ok(self) -> bool:
@@ -424,21 +458,53 @@ class VerificationResult(BaseModel):
         return self._package
 
 
-def _claimed_time(root: etree._Element) -> dt.datetime | None:
-    stamps = root.xpath(
-        "/*/*[local-name()='edXMLEnvelope']/*[local-name()='edXMLHeader']"
-        "/*[local-name()='TraceHeaderList']/*[local-name()='TraceHeader']"
-        "/*[local-name()='Timestamp']/text()"
-        " | /*/*[local-name()='edXMLEnvelope']/*[local-name()='edXMLHeader']"
-        "/*[local-name()='MessageHeader']/*[local-name()='Timestamp']/text()"
-    )
+@dataclasses.dataclass
+class _Facts:
+    """What verification learns as it goes; becomes a VerificationResult once, at the end."""
+
+    policy: Policy
+    legacy: bool = False
+    form: Literal["xmldsig", "legacy-qcvn", "none"] = "none"
+    canonicalization: str | None = None
+    signature_method: str | None = None
+    digest_method: str | None = None
+    transforms: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+    certificate: x509.Certificate | None = None
+    chain: list[x509.Certificate] = dataclasses.field(default_factory=list)
+    claimed_signing_time: dt.datetime | None = None
+
+    def result(self, *, valid: bool, reason: str) -> VerificationResult:
+        result = VerificationResult(
+            valid=valid,
+            reason=reason,
+            policy=self.policy,
+            legacy=self.legacy,
+            form=self.form,
+            canonicalization=self.canonicalization,
+            signature_method=self.signature_method,
+            digest_method=self.digest_method,
+            transforms=self.transforms,
+            covers=COVERS_WHOLE_PACKAGE if valid else None,
+            claimed_signing_time=self.claimed_signing_time,
+            notes=self.notes,
+        )
+        result._certificate = self.certificate
+        result._chain = self.chain
+        return result
+
+
+def _claimed_time(header: etree._Element) -> dt.datetime | None:
+    """The latest TraceHeader timestamp (a status: its own Timestamp), in Vietnam time."""
+    stamps = [
+        t.text for t in header.iterfind(f"{_Q}TraceHeaderList/{_Q}TraceHeader/{_Q}Timestamp")
+    ] + [t.text for t in header.iterfind(f"{_Q}MessageHeader/{_Q}Timestamp")]
     times = []
-    for text in stamps if isinstance(stamps, list) else []:
-        try:  # QCVN 102 timestamps carry no zone: Vietnam time
-            value = dt.datetime.strptime(str(text).strip() + " +0700", "%Y/%m/%d %H:%M:%S %z")
+    for text in stamps:
+        try:
+            times.append(parse_timestamp(text or ""))
         except ValueError:
-            continue
-        times.append(value.astimezone(VIETNAM_TZ))
+            continue  # not the signer's to vouch for: no signing time from it
     return max(times) if times else None
 
 
@@ -459,27 +525,24 @@ def verify_package(
     """Verify the signature of a package. Never raises for a bad signature: the result says
     why. Raises XMLError / HostileXMLError / PackageError when the input cannot be read."""
     root, _label = _load(source, name, limits)
-    result = VerificationResult(valid=False, reason="", policy=policy)
+    facts = _Facts(policy=policy)
     try:
-        _verify(root, result, policy)
+        _verify(root, facts)
     except _Refused as refused:
-        result.reason = refused.reason
-        return result
-    result.valid = True
-    result.reason = (
-        "the signature is valid (legacy form: SHA-1 or un-namespaced Signature)"
-        if result.legacy
-        else "the signature is valid"
+        return facts.result(valid=False, reason=refused.reason)
+    result = facts.result(
+        valid=True,
+        reason="the signature is valid (legacy form: SHA-1 or un-namespaced Signature)"
+        if facts.legacy
+        else "the signature is valid",
     )
     result._root = root
-    if trust is not None and result.certificate is not None:
-        from lgsp.signatures.trust import validate_certificate
-
+    if trust is not None and facts.certificate is not None:
         result.trust = validate_certificate(
-            result.certificate,
-            result.chain,
+            facts.certificate,
+            facts.chain,
             trust,
-            signing_time=result.claimed_signing_time,
+            signing_time=facts.claimed_signing_time,
             now=now,
         )
     return result
@@ -495,7 +558,7 @@ def check_package_signature(
         reason = (
             result.reason
             if not result.valid
-            else f"not trusted: {result.trust and result.trust.reason}"
+            else f"not trusted: {result.trust.reason if result.trust else ''}"
         )
         raise SignatureError(reason, result=result)
     return result
@@ -508,10 +571,9 @@ def _only(parent: etree._Element, tag: str, what: str) -> etree._Element:
     return found[0]
 
 
-def _verify(root: etree._Element, result: VerificationResult, policy: Policy) -> None:
-    signatures = _signatures(root)
+def _verify(root: etree._Element, facts: _Facts) -> None:
+    signatures, counts = _census(root)
     if not signatures:
-        result.form = "none"
         raise _Refused("the package is not signed: no Signature element")
     if len(signatures) > 1:
         raise _Refused(
@@ -521,11 +583,11 @@ def _verify(root: etree._Element, result: VerificationResult, policy: Policy) ->
     signature = signatures[0]
     ns = signature.tag[1 : signature.tag.index("}")] if signature.tag.startswith("{") else ""
     if ns == DSIG_NS:
-        result.form = "xmldsig"
+        facts.form = "xmldsig"
     elif ns in (EDXML_NS, ""):
-        result.form = "legacy-qcvn"
-        result.legacy = True
-        if policy == "strict":
+        facts.form = "legacy-qcvn"
+        facts.legacy = True
+        if facts.policy == "strict":
             raise _Refused(
                 "the Signature is outside the XML-DSig namespace (the legacy QCVN 102 form); "
                 "the strict policy refuses it, the interop policy reads it"
@@ -533,24 +595,25 @@ def _verify(root: etree._Element, result: VerificationResult, policy: Policy) ->
     else:
         raise _Refused(f"a Signature in the unknown namespace {ns}")
     q = "{" + ns + "}" if ns else ""
-    _check_place(root, signature, result, policy)
-    _check_signed_info(root, signature, q, result, policy)
+    header = _check_place(root, signature, counts, facts)
+    _check_signed_info(root, signature, q, facts)
+    facts.claimed_signing_time = _claimed_time(header)
 
 
 def _check_place(
-    root: etree._Element, signature: etree._Element, result: VerificationResult, policy: Policy
-) -> None:
+    root: etree._Element, signature: etree._Element, counts: dict[str, int], facts: _Facts
+) -> etree._Element:
     """One envelope, one header, one MessageHeader; the Signature where QCVN 102 puts it."""
-    for local in ("edXMLEnvelope", "edXMLHeader", "MessageHeader"):
-        count = int(root.xpath(f"count(//*[local-name()='{local}'])"))  # type: ignore[arg-type]
+    for local, count in counts.items():
         if count != 1:
             raise _Refused(f"{count} {local} elements in the package: exactly one is signed")
     header = signature.getparent()
+    envelope = header.getparent() if header is not None else None
     if (
         header is None
         or header.tag != _Q + "edXMLHeader"
-        or header.getparent() is None
-        or header.getparent().getparent() is not root  # type: ignore[union-attr]
+        or envelope is None
+        or envelope.getparent() is not root
     ):
         raise _Refused("the Signature is not a child of edXMLHeader, where QCVN 102 puts it")
     previous = signature.getprevious()
@@ -560,39 +623,36 @@ def _check_place(
         "TraceHeaderList" if header.find(_Q + "TraceHeaderList") is not None else "MessageHeader"
     )
     if previous is None or previous.tag != _Q + expected:
-        if policy == "strict":
+        if facts.policy == "strict":
             raise _Refused(f"the Signature does not follow {expected}, where QCVN 102 puts it")
-        result.notes.append(f"the Signature does not directly follow {expected}")
-    if signature.xpath(".//comment() | .//processing-instruction()"):
+        facts.notes.append(f"the Signature does not directly follow {expected}")
+    if next(signature.iter(etree.Comment, etree.ProcessingInstruction), None) is not None:
         raise _Refused("comments or processing instructions inside the Signature")
+    return header
 
 
 def _check_signed_info(
-    root: etree._Element,
-    signature: etree._Element,
-    q: str,
-    result: VerificationResult,
-    policy: Policy,
+    root: etree._Element, signature: etree._Element, q: str, facts: _Facts
 ) -> None:
     """Algorithms, the one Reference and its transforms, the digest, the value, the signer."""
+    policy = facts.policy
     signed_info = _only(signature, q + "SignedInfo", "SignedInfo")
     if signature.index(signed_info) != 0:
         raise _Refused("SignedInfo is not the first child of Signature")
     value_node = _only(signature, q + "SignatureValue", "SignatureValue")
     c14n_node = _only(signed_info, q + "CanonicalizationMethod", "CanonicalizationMethod")
     method_node = _only(signed_info, q + "SignatureMethod", "SignatureMethod")
-    result.canonicalization = c14n_node.get("Algorithm")
-    result.signature_method = method_node.get("Algorithm")
-    c14n = canonicalization(result.canonicalization or "", policy)
+    facts.canonicalization = c14n_node.get("Algorithm")
+    facts.signature_method = method_node.get("Algorithm")
+    c14n = canonicalization(facts.canonicalization or "", policy)
     if c14n is None:
-        raise _Refused(f"canonicalization {result.canonicalization!r} is not accepted ({policy})")
-    alg = SIGNATURES.get(result.signature_method or "")
+        raise _Refused(f"canonicalization {facts.canonicalization!r} is not accepted ({policy})")
+    alg = SIGNATURES.get(facts.signature_method or "")
     if alg is None:
-        raise _Refused(f"signature method {result.signature_method!r} is not supported")
-    _legacy(result, alg.legacy, alg.name, policy)
-
+        raise _Refused(f"signature method {facts.signature_method!r} is not supported")
+    _legacy(facts, alg.legacy, alg.name)
     expected_digest, doc_exclusive, digest_alg = _check_reference(
-        _only(signed_info, q + "Reference", "Reference"), q, result, policy
+        _only(signed_info, q + "Reference", "Reference"), q, facts
     )
     try:
         value = _b64(value_node.text)
@@ -616,19 +676,17 @@ def _check_signed_info(
             if certificates
             else "KeyInfo carries no X509Certificate to verify with"
         )
-    result._certificate = signer
-    result._chain = [c for c in certificates if c is not signer]
-    result.signer = CertificateInfo.of(signer)
-    result.covers = COVERS_WHOLE_PACKAGE
-    result.claimed_signing_time = _claimed_time(root)
+    facts.certificate = signer
+    facts.chain = [c for c in certificates if c is not signer]
 
 
 def _check_reference(
-    reference: etree._Element, q: str, result: VerificationResult, policy: Policy
+    reference: etree._Element, q: str, facts: _Facts
 ) -> tuple[bytes, bool, DigestAlgorithm]:
     """The one Reference: URI="", the enveloped transform and at most one canonicalization,
     an accepted digest. Returns the expected digest, whether exclusive C14N applies, and the
     digest algorithm."""
+    policy = facts.policy
     if reference.get("URI") != "":
         raise _Refused(
             f'the Reference URI is {reference.get("URI")!r}: lgsp verifies only URI="" '
@@ -640,33 +698,33 @@ def _check_reference(
         if transforms_node is not None
         else []
     )
-    result.transforms = transforms
+    facts.transforms = transforms
     if transforms.count(ENVELOPED) != 1:
         raise _Refused("the Reference lacks the enveloped-signature transform")
     others = [t for t in transforms if t != ENVELOPED]
-    if len(others) > 1 or (others and canonicalization(others[0], policy) is None):
+    chosen = canonicalization(others[0], policy) if others else (False, False)
+    if len(others) > 1 or chosen is None:
         raise _Refused(f"transforms {others} are not accepted: only one canonicalization")
-    doc_exclusive = canonicalization(others[0], policy)[0] if others else False  # type: ignore[index]
     digest_node = _only(reference, q + "DigestMethod", "DigestMethod")
-    result.digest_method = digest_node.get("Algorithm")
-    digest_alg = DIGESTS.get(result.digest_method or "")
+    facts.digest_method = digest_node.get("Algorithm")
+    digest_alg = DIGESTS.get(facts.digest_method or "")
     if digest_alg is None:
-        raise _Refused(f"digest method {result.digest_method!r} is not supported")
-    _legacy(result, digest_alg.legacy, digest_alg.name, policy)
+        raise _Refused(f"digest method {facts.digest_method!r} is not supported")
+    _legacy(facts, digest_alg.legacy, digest_alg.name)
     try:
         expected_digest = _b64(_only(reference, q + "DigestValue", "DigestValue").text)
     except ValueError as exc:
         raise _Refused(f"DigestValue is {exc}") from exc
-    return expected_digest, doc_exclusive, digest_alg
+    return expected_digest, chosen[0], digest_alg
 
 
-def _legacy(result: VerificationResult, legacy: bool, name: str, policy: Policy) -> None:
+def _legacy(facts: _Facts, legacy: bool, name: str) -> None:
     if not legacy:
         return
-    if policy == "strict":
+    if facts.policy == "strict":
         raise _Refused(f"{name} relies on SHA-1, which the strict policy refuses")
-    result.legacy = True
-    result.notes.append(f"{name} relies on SHA-1 (legacy; accepted under interop)")
+    facts.legacy = True
+    facts.notes.append(f"{name} relies on SHA-1 (legacy; accepted under interop)")
 
 
 def _key_info_certificates(signature: etree._Element, q: str) -> list[x509.Certificate]:

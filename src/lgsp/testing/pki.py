@@ -441,6 +441,10 @@ class TestPKI:
             ),
         )
 
+    def untrusted_root(self) -> Identity:
+        """The separate root above :meth:`untrusted` — to trust it deliberately in a test."""
+        return self._other_authorities()[0].identity
+
     # ---- revocation lists
 
     def crl(self, *, next_update: dt.datetime | None = None) -> x509.CertificateRevocationList:
