@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -241,6 +242,26 @@ def parse_bytes(
     return ParsedXML(root=root, notes=notes)
 
 
+_LOCAL = threading.local()
+
+
+def _whole_parser() -> etree.XMLParser:
+    """One parser per thread for whole-document parses (its error log is reset per run)."""
+    parser: etree.XMLParser | None = getattr(_LOCAL, "whole", None)
+    if parser is None:
+        parser = _LOCAL.whole = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=True,  # attachments are large text nodes; our own limits are checked
+            remove_comments=False,
+            remove_pis=False,
+            collect_ids=False,
+        )
+    return parser
+
+
 def parse_whole(
     data: bytes, *, source: str | None = None, limits: XMLLimits = DEFAULT_LIMITS
 ) -> etree._Element:
@@ -252,16 +273,7 @@ def parse_whole(
             f"document of {len(data)} bytes exceeds the limit of {limits.max_bytes}", source=source
         )
     check_prolog(data, source)
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=True,  # attachments are large text nodes; our own limits are checked below
-        remove_comments=False,
-        remove_pis=False,
-        collect_ids=False,
-    )
+    parser = _whole_parser()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:

@@ -21,9 +21,9 @@ import binascii
 import copy
 import dataclasses
 import datetime as dt
+import functools
 import hmac
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, cast
@@ -144,7 +144,7 @@ def _document_octets(root: etree._Element, signature: etree._Element, *, exclusi
     Signature is marked with a temporary attribute, the whole document canonicalised, and
     the Signature's own canonical bytes cut out — the text around it stays, as the transform
     requires."""
-    token = uuid.uuid4().hex
+    token = os.urandom(12).hex()  # unpredictable: no content can forge the marker
     signature.set(_MARK, token)
     try:
         octets = etree.tostring(
@@ -178,8 +178,8 @@ def _serialise(root: etree._Element) -> bytes:
 def _header(root: etree._Element) -> etree._Element:
     if root.tag != _Q + "edXML":
         raise PackageError(f"root element is {root.tag!r}, not an edXML package")
-    envelopes = root.findall(_Q + "edXMLEnvelope")
-    headers = envelopes[0].findall(_Q + "edXMLHeader") if len(envelopes) == 1 else []
+    envelopes = list(root.iterchildren(_Q + "edXMLEnvelope"))
+    headers = list(envelopes[0].iterchildren(_Q + "edXMLHeader")) if len(envelopes) == 1 else []
     if len(headers) != 1:
         raise PackageError("a package to sign has one edXMLEnvelope holding one edXMLHeader")
     return headers[0]
@@ -245,10 +245,14 @@ class PreparedSignature:
         """The prepared package (empty SignatureValue) as bytes."""
         return _serialise(self._root)
 
-    def complete(self, value: bytes) -> bytes:
+    def complete(self, value: bytes, *, check: bool = True) -> bytes:
         """Put the signature value in and return the signed package; the value is checked
-        against the certificate first, so a wrong key or a mangled value never ships."""
-        if not check_signature_value(self.certificate, value, self.signed_info, self._alg):
+        against the certificate first, so a wrong key or a mangled value never ships.
+        (``check=False`` is for values this process just made with the certificate's own
+        key, which :class:`KeySigner` guarantees.)"""
+        if check and not check_signature_value(
+            self.certificate, value, self.signed_info, self._alg
+        ):
             raise SignatureError(
                 "the signature value does not verify with the certificate "
                 f"{self.certificate.subject.rfc4514_string()}: wrong key, wrong algorithm "
@@ -365,7 +369,11 @@ def sign_package(
         name=name,
         limits=limits,
     )
-    return prepared.complete(signer.sign(prepared.signed_info, chosen))
+    # A KeySigner's key is checked against its certificate when it is built; any other signer
+    # (a token, an HSM, a service) has its value verified before the package is returned.
+    return prepared.complete(
+        signer.sign(prepared.signed_info, chosen), check=not isinstance(signer, KeySigner)
+    )
 
 
 # ------------------------------------------------------------------------------ verifying
@@ -419,19 +427,23 @@ class VerificationResult(BaseModel):
     """The certificate-path outcome, when trust settings were given."""
     notes: list[str] = []
 
-    _certificate: x509.Certificate | None = PrivateAttr(None)
-    _chain: list[x509.Certificate] = PrivateAttr(default_factory=list)
-    _root: etree._Element | None = PrivateAttr(None)
-    _package: DocumentPackage | StatusPackage | None = PrivateAttr(None)
-    _signer: CertificateInfo | None = PrivateAttr(None)
+    # One private slot (pydantic initialises each private attribute per instance).
+    _state: _ResultState | None = PrivateAttr(None)
+
+    @property
+    def _st(self) -> _ResultState:
+        if self._state is None:
+            self._state = _ResultState()
+        return self._state
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def signer(self) -> CertificateInfo | None:
         """Subject, issuer, serial, validity and fingerprint of the signer's certificate."""
-        if self._signer is None and self._certificate is not None:
-            self._signer = CertificateInfo.of(self._certificate)
-        return self._signer
+        st = self._st
+        if st.signer is None and st.certificate is not None:
+            st.signer = CertificateInfo.of(st.certificate)
+        return st.signer
 
     @property
     def ok(self) -> bool:
@@ -441,21 +453,33 @@ class VerificationResult(BaseModel):
     @property
     def certificate(self) -> x509.Certificate | None:
         """The signer's certificate (the one whose key verifies the value)."""
-        return self._certificate
+        return self._st.certificate
 
     @property
     def chain(self) -> list[x509.Certificate]:
         """The other certificates KeyInfo carried."""
-        return list(self._chain)
+        return list(self._st.chain)
 
     @property
     def package(self) -> DocumentPackage | StatusPackage:
         """The package as signed, read from the verified tree (only when valid)."""
-        if not self.valid or self._root is None:
+        st = self._st
+        if not self.valid or st.root is None:
             raise SignatureError(f"no verified package to read: {self.reason}", result=self)
-        if self._package is None:
-            self._package = package_from_tree(self._root)
-        return self._package
+        if st.package is None:
+            st.package = package_from_tree(st.root)
+        return st.package
+
+
+@dataclasses.dataclass
+class _ResultState:
+    """The parts of a result that are objects, not data: certificate, chain, verified tree."""
+
+    certificate: x509.Certificate | None = None
+    chain: list[x509.Certificate] = dataclasses.field(default_factory=list)
+    root: etree._Element | None = None
+    package: DocumentPackage | StatusPackage | None = None
+    signer: CertificateInfo | None = None
 
 
 @dataclasses.dataclass
@@ -489,8 +513,7 @@ class _Facts:
             claimed_signing_time=self.claimed_signing_time,
             notes=self.notes,
         )
-        result._certificate = self.certificate
-        result._chain = self.chain
+        result._state = _ResultState(certificate=self.certificate, chain=self.chain)
         return result
 
 
@@ -536,7 +559,7 @@ def verify_package(
         if facts.legacy
         else "the signature is valid",
     )
-    result._root = root
+    result._st.root = root
     if trust is not None and facts.certificate is not None:
         result.trust = validate_certificate(
             facts.certificate,
@@ -565,7 +588,7 @@ def check_package_signature(
 
 
 def _only(parent: etree._Element, tag: str, what: str) -> etree._Element:
-    found = parent.findall(tag)
+    found = list(parent.iterchildren(tag))
     if len(found) != 1:
         raise _Refused(f"{len(found)} {what} elements where there must be exactly one")
     return found[0]
@@ -734,7 +757,13 @@ def _key_info_certificates(signature: etree._Element, q: str) -> list[x509.Certi
         return out
     for node in key_info.iter(q + "X509Certificate"):
         try:
-            out.append(x509.load_der_x509_certificate(_b64(node.text)))
+            out.append(_certificate(_b64(node.text)))
         except ValueError:
             continue  # a cut-short certificate (the kit's samples) cannot be the signer's
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate(der: bytes) -> x509.Certificate:
+    """A certificate from DER, parsed once: senders sign package after package with one."""
+    return x509.load_der_x509_certificate(der)
