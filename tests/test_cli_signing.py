@@ -193,3 +193,64 @@ def test_unreadable_trust_anchor_exits_2_without_a_traceback(
     assert done.exit_code == 2
     assert "cannot read a trust anchor" in done.output
     assert "Traceback" not in done.output
+
+
+def test_verify_pdf_checks_signed_pdf_attachments(
+    pki: TestPKI,
+    tmp_path: Path,
+    make_package,  # type: ignore[no-untyped-def]
+) -> None:
+    """--pdf also verifies the PAdES signature of each PDF attachment: a stamped attachment
+    signed by the organisation passes; the same PDF changed after signing fails."""
+    from lgsp.signatures import KeySigner
+    from lgsp.signatures.pdf import AttachmentStamp, sign_pdf
+    from test_pdf import _pdf
+
+    org = pki.signer()
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    signed_pdf = sign_pdf(
+        _pdf(),
+        signer=KeySigner(org.key, org.certificate, org.chain),  # type: ignore[arg-type]
+        appearance=AttachmentStamp(document_number="1234/UBND-VX", signing_time=now),
+    )
+    files = _files(pki, org, tmp_path / "id")
+    results = {}
+    for label, pdf_bytes in (("intact", signed_pdf), ("tampered", _tamper(signed_pdf))):
+        pkg = make_package(
+            attachments=[lgsp.Attachment.from_bytes("phu-luc.pdf", pdf_bytes)],
+            traces=[TraceHeader(organ_id="000.00.00.H41", timestamp=dt.datetime.now(dt.UTC))],
+        )
+        package = tmp_path / f"{label}.edxml"
+        lgsp.write_package(pkg, package)
+        out = tmp_path / f"{label}-signed.edxml"
+        assert _sign(package, files, out) == 0
+        results[label] = runner.invoke(
+            app,
+            [
+                "verify",
+                str(out),
+                "--trust",
+                str(files["root"]),
+                "--crl",
+                str(files["crl"]),
+                "--pdf",
+                "--format",
+                "json",
+            ],
+        )
+    intact = json.loads(results["intact"].output)
+    assert results["intact"].exit_code == 0, results["intact"].output
+    (pdf_report,) = intact["files"][0]["pdf"]
+    assert pdf_report["attachment"] == "phu-luc.pdf"
+    assert pdf_report["ok"] is True
+    assert len(pdf_report["signatures"]) == 1
+    assert results["tampered"].exit_code == 1
+    tampered = json.loads(results["tampered"].output)
+    assert tampered["files"][0]["signature"]["valid"] is True  # the package itself is fine
+    assert tampered["files"][0]["pdf"][0]["ok"] is False
+
+
+def _tamper(pdf: bytes) -> bytes:
+    """Change one byte inside the signed range (the page's content stream)."""
+    at = pdf.index(b"stream", pdf.index(b"/Contents")) + 10
+    return pdf[:at] + bytes([pdf[at] ^ 0x01]) + pdf[at + 1 :]
