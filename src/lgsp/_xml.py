@@ -192,9 +192,10 @@ def _check_tree(root: etree._Element, limits: XMLLimits, source: str | None, nby
         raise HostileXMLError(f"nesting deeper than {limits.max_depth} elements", source=source)
     # Attachment text (ContentTransferEncoded) is exempt, as on the streaming path: it is the
     # one text meant to be large.
+    # (The parent test comes first: counting the characters of a large attachment is slow.)
     if nbytes > limits.max_text_chars and doc.xpath(
-        f"boolean(//text()[string-length(.) > {int(limits.max_text_chars)}]"
-        "[not(parent::*[local-name()='ContentTransferEncoded'])])"
+        "boolean(//text()[not(parent::*[local-name()='ContentTransferEncoded'])]"
+        f"[string-length(.) > {int(limits.max_text_chars)}])"
     ):
         raise HostileXMLError(
             f"a text node longer than {limits.max_text_chars} characters", source=source

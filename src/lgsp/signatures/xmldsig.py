@@ -135,15 +135,33 @@ def _c14n_subtree(el: etree._Element, *, exclusive: bool, with_comments: bool) -
 _MARK = "lgsp-enveloped-mark"
 
 
-def _document_octets(root: etree._Element, signature: etree._Element, *, exclusive: bool) -> bytes:
+def _document_digest(
+    root: etree._Element,
+    signature: etree._Element,
+    *,
+    exclusive: bool,
+    hash_type: type[hashes.HashAlgorithm],
+) -> bytes:
+    """The digest of :func:`_document_octets`, hashed in pieces: no copy of a large package."""
+    octets, start, end = _document_octets(root, signature, exclusive=exclusive)
+    view = memoryview(octets)
+    h = hashes.Hash(hash_type())
+    h.update(view[:start])
+    h.update(view[end:])
+    return h.finalize()
+
+
+def _document_octets(
+    root: etree._Element, signature: etree._Element, *, exclusive: bool
+) -> tuple[bytes, int, int]:
     """The enveloped-signature transform, then C14N without comments (URI="" excludes them).
 
     The signature is not taken out of the tree: detaching and re-attaching a node makes lxml
     reconcile namespaces, and where two prefixes share a URI (``edXML:`` and the default
     namespace in every edXML package) it may re-prefix the legacy Signature. Instead the
     Signature is marked with a temporary attribute, the whole document canonicalised, and
-    the Signature's own canonical bytes cut out — the text around it stays, as the transform
-    requires."""
+    the span of the Signature's own canonical bytes returned, to be left out — the text
+    around it stays, as the transform requires."""
     token = os.urandom(12).hex()  # unpredictable: no content can forge the marker
     signature.set(_MARK, token)
     try:
@@ -160,7 +178,7 @@ def _document_octets(root: etree._Element, signature: etree._Element, *, exclusi
     end = octets.find(close, at)
     if at < 0 or start < 0 or end < 0:  # pragma: no cover - the census guarantees one element
         raise SignatureError("cannot locate the Signature in the canonical document")
-    return octets[:start] + octets[end + len(close) :]
+    return octets, start, end + len(close)
 
 
 def _b64(text: str | None) -> bytes:
@@ -321,8 +339,8 @@ def prepare_signature(
         etree.SubElement(x509_data, _DS + "X509Certificate").text = base64.b64encode(
             cert.public_bytes(serialization.Encoding.DER)
         ).decode("ascii")
-    octets = _document_octets(root, signature, exclusive=True)
-    digest_value.text = base64.b64encode(digest_of(octets, digest_alg.hash)).decode("ascii")
+    digest = _document_digest(root, signature, exclusive=True, hash_type=digest_alg.hash)
+    digest_value.text = base64.b64encode(digest).decode("ascii")
     canonical = _c14n_subtree(signed_info, exclusive=True, with_comments=False)
     return PreparedSignature(root, signature, canonical, alg, certificate)
 
@@ -681,8 +699,8 @@ def _check_signed_info(
         value = _b64(value_node.text)
     except ValueError as exc:
         raise _Refused(f"SignatureValue is {exc}") from exc
-    octets = _document_octets(root, signature, exclusive=doc_exclusive)
-    if not hmac.compare_digest(digest_of(octets, digest_alg.hash), expected_digest):
+    digest = _document_digest(root, signature, exclusive=doc_exclusive, hash_type=digest_alg.hash)
+    if not hmac.compare_digest(digest, expected_digest):
         raise _Refused(
             "the package was changed after it was signed: the digest of its content does not "
             "match the DigestValue"
