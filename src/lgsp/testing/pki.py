@@ -42,6 +42,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from lgsp.signatures.trust import KEY_USAGES
+
 __all__ = [
     "DEFAULT_SUBSCRIBER_ORGANISATION",
     "Identity",
@@ -86,18 +88,6 @@ def _pooled_key(key_type: KeyType, slot: int) -> PrivateKey:
 # names for key usages
 
 
-_KEY_USAGES = (
-    "digital_signature",
-    "non_repudiation",
-    "key_encipherment",
-    "data_encipherment",
-    "key_agreement",
-    "key_cert_sign",
-    "crl_sign",
-    "encipher_only",
-    "decipher_only",
-)
-
 _EXTENDED_KEY_USAGES: dict[str, ObjectIdentifier] = {
     "server_auth": ExtendedKeyUsageOID.SERVER_AUTH,
     "client_auth": ExtendedKeyUsageOID.CLIENT_AUTH,
@@ -114,10 +104,10 @@ _DOTTED_OID = re.compile(r"^[0-2](\.\d+)+$")
 
 def _key_usage(names: Iterable[str]) -> x509.KeyUsage:
     wanted = set(names)
-    unknown = sorted(wanted - set(_KEY_USAGES))
+    unknown = sorted(wanted - set(KEY_USAGES))
     if unknown:
         raise ValueError(
-            f"unknown key usage {', '.join(unknown)}; use any of {', '.join(_KEY_USAGES)}"
+            f"unknown key usage {', '.join(unknown)}; use any of {', '.join(KEY_USAGES)}"
         )
     agreement = "key_agreement" in wanted
     if ("encipher_only" in wanted or "decipher_only" in wanted) and not agreement:
