@@ -311,9 +311,12 @@ def prepare_signature(
     for old in existing:
         parent = old.getparent()
         if parent is not None:
+            # lxml's remove() takes the tail text along: hand it to the node before.
             previous = old.getprevious()
             if previous is not None:
                 previous.tail = old.tail
+            else:
+                parent.text = (parent.text or "") + (old.tail or "") or None
             parent.remove(old)
     anchor = header.find(_Q + "TraceHeaderList")
     if anchor is None:
