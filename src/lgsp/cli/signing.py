@@ -15,7 +15,7 @@ from lgsp.errors import LgspError, SignatureError
 
 if TYPE_CHECKING:
     from lgsp.signatures.trust import TrustSettings
-    from lgsp.signatures.xmldsig import VerificationResult
+    from lgsp.signatures.verification import VerificationResult
 
 __all__ = ["sign_command", "verify_command"]
 

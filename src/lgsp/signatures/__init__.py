@@ -17,15 +17,17 @@ from lgsp.signatures.trust import (
     load_crl,
     validate_certificate,
 )
-from lgsp.signatures.xmldsig import (
+from lgsp.signatures.verification import (
     CertificateInfo,
-    PreparedSignature,
     VerificationResult,
     check_package_signature,
+    verify_package,
+)
+from lgsp.signatures.xmldsig import (
+    PreparedSignature,
     complete_signature,
     prepare_signature,
     sign_package,
-    verify_package,
 )
 
 __all__ = [
