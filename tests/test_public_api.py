@@ -9,7 +9,15 @@ import pytest
 
 import lgsp
 
-MODULES = ["lgsp", "lgsp.documents", "lgsp.codes", "lgsp.errors", "lgsp.findings"]
+MODULES = [
+    "lgsp",
+    "lgsp.codes",
+    "lgsp.documents",
+    "lgsp.errors",
+    "lgsp.findings",
+    "lgsp.registry",
+    "lgsp.signatures",
+]
 
 
 def _isort_key(name: str) -> tuple[int, str]:

@@ -12,7 +12,9 @@ zipfile, binascii, later httpx and zeep) are translated at the edge and chained 
     ├── AttachmentError          an attachment that cannot be decoded, unzipped or streamed
     ├── CodeError                an identifier (organ, procedure, dossier, unit code) broke a rule
     ├── ValidationError          a model or package has error findings (carries all of them)
-    └── SignatureError           a signature cannot be made, or is not valid (carries the result)
+    ├── SignatureError           a signature cannot be made, or is not valid (carries the result)
+    ├── RegistryError            a registry file or cache that cannot be read (source, line, column)
+    └── DossierError             a dossier operation the rules refuse (illegal status transition)
 
 Messages say what was wrong, where, and what the caller can do about it.
 """
@@ -28,9 +30,11 @@ if TYPE_CHECKING:
 __all__ = [
     "AttachmentError",
     "CodeError",
+    "DossierError",
     "HostileXMLError",
     "LgspError",
     "PackageError",
+    "RegistryError",
     "SignatureError",
     "ValidationError",
     "XMLError",
@@ -126,3 +130,55 @@ class SignatureError(LgspError):
     def __init__(self, message: str, *, result: object | None = None) -> None:
         self.result = result
         super().__init__(message)
+
+
+class RegistryError(LgspError):
+    """A registry input (JSON, CSV, a service response) or the local cache cannot be used.
+
+    ``source`` names the file or cache, ``line`` and ``column`` (1-based) where the problem is
+    when known, e.g. ``agencies.csv:7: field 'code': is empty``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+        where = source or ""
+        if line is not None:
+            where = f"{where or '<input>'}:{line}"
+            if column is not None:
+                where += f":{column}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class DossierError(LgspError):
+    """A dossier operation the rules refuse: an illegal status transition, a status table that
+    does not hold together, a target that cannot express a value.
+
+    ``rule`` names what broke (e.g. ``dossier.transition``); ``dossier_code`` is the dossier
+    concerned when known; for a transition, ``current`` and ``requested`` are the two status
+    codes (``lgsp.dossiers.DossierStatus`` members when known).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str = "dossier",
+        dossier_code: str | None = None,
+        current: int | None = None,
+        requested: int | None = None,
+    ) -> None:
+        self.rule = rule
+        self.dossier_code = dossier_code
+        self.current = current
+        self.requested = requested
+        super().__init__(f"dossier {dossier_code}: {message}" if dossier_code else message)
