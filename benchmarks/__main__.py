@@ -14,12 +14,13 @@ import time
 from pathlib import Path
 
 from benchmarks import _harness, _inputs
+from benchmarks.dossiers import CASES as DOSSIER_CASES
 from benchmarks.edxml import CASES as EDXML_CASES
 from benchmarks.edxml import HEADER_TARGET_PER_S, REFERENCE_XSD_PER_S
 from benchmarks.registry import CASES as REGISTRY_CASES
 from benchmarks.signatures import CASES as SIGNATURE_CASES
 
-CASES = {**EDXML_CASES, **SIGNATURE_CASES, **REGISTRY_CASES}
+CASES = {**EDXML_CASES, **SIGNATURE_CASES, **REGISTRY_CASES, **DOSSIER_CASES}
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

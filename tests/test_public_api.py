@@ -13,6 +13,7 @@ MODULES = [
     "lgsp",
     "lgsp.codes",
     "lgsp.documents",
+    "lgsp.dossiers",
     "lgsp.errors",
     "lgsp.findings",
     "lgsp.registry",
