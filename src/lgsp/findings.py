@@ -8,11 +8,12 @@ severity of a rule: ``strict`` is what lgsp sends, ``lenient`` what it accepts.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Finding", "Profile", "Severity", "has_errors", "raise_for_findings"]
+__all__ = ["Finding", "Profile", "Rule", "Severity", "has_errors", "raise_for_findings"]
 
 Severity = Literal["error", "warning", "info"]
 Profile = Literal["strict", "lenient"]
@@ -30,6 +31,20 @@ class Finding(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.rule} at {self.location}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule's id, its severity under each profile, and what it checks; every contract's
+    catalogue (documents, dossiers) is a list of these."""
+
+    id: str
+    strict: Severity
+    lenient: Severity
+    description: str
+
+    def severity(self, profile: Profile) -> Severity:
+        return self.strict if profile == "strict" else self.lenient
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:

@@ -14,7 +14,6 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from lgsp import codes
 from lgsp.documents.attachments import strip_cid
@@ -26,22 +25,9 @@ from lgsp.documents.models import (
     StatusPackage,
 )
 from lgsp.errors import AttachmentError, CodeError
-from lgsp.findings import Finding, Profile, Severity
+from lgsp.findings import Finding, Profile, Rule
 
 __all__ = ["LENGTH_LIMITS", "RULES", "Rule", "char_length", "check_document", "check_status"]
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A rule's id, its severity under each profile, and what it checks."""
-
-    id: str
-    strict: Severity
-    lenient: Severity
-    description: str
-
-    def severity(self, profile: Profile) -> Severity:
-        return self.strict if profile == "strict" else self.lenient
 
 
 _CATALOGUE = [

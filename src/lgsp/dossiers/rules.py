@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from lgsp import codes
-from lgsp.documents.rules import Rule
 from lgsp.dossiers._wire import WireModel, field_specs, join_path
 from lgsp.dossiers.formats import ApplicantKind, Target
 from lgsp.dossiers.models import (
@@ -35,7 +34,7 @@ from lgsp.dossiers.token_models import (
     SubmitterDetails,
 )
 from lgsp.errors import CodeError, DossierError
-from lgsp.findings import Finding, Profile
+from lgsp.findings import Finding, Profile, Rule
 
 __all__ = ["RULES", "Emit", "ModelChecker", "Rule", "emitter", "progress_steps"]
 

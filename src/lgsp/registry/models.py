@@ -143,44 +143,41 @@ def _text(value: str | None) -> str:
 # --- VXP ------------------------------------------------------------------------------------
 
 
-class Agency(RegistryRecord):
-    """An organ of the VXP directory; ``pid`` is the ``id`` of its parent organ."""
-
-    KIND: ClassVar[RegistryKind] = RegistryKind.AGENCIES
+class _DirectoryEntry(RegistryRecord):
+    """What the VXP directory's two lists share: id, parent id, code, name, mail."""
 
     id: str | None = Field(None, alias="id")
     parent_id: str | None = Field(None, alias="pid")
     code: str = Field(alias="code", min_length=1)
     name: str | None = Field(None, alias="name")
     email: str | None = Field(None, alias="mail")
-    old_code: str | None = Field(None, alias="oldCode")
-    qcvn102_code: str | None = Field(None, alias="code102")
-    level: str | None = Field(None, alias="level")
-    """Level of the organ in ``getAgenciesListQD20`` lists."""
 
     def index_fields(self) -> IndexFields:
         return IndexFields(self.code, _text(self.name), self.id or self.code, self.parent_id)
 
 
-class SyncUnit(RegistryRecord):
+class Agency(_DirectoryEntry):
+    """An organ of the VXP directory; ``pid`` is the ``id`` of its parent organ."""
+
+    KIND: ClassVar[RegistryKind] = RegistryKind.AGENCIES
+
+    old_code: str | None = Field(None, alias="oldCode")
+    qcvn102_code: str | None = Field(None, alias="code102")
+    level: str | None = Field(None, alias="level")
+    """Level of the organ in ``getAgenciesListQD20`` lists."""
+
+
+class SyncUnit(_DirectoryEntry):
     """A unit of ``getSynchronizeUnit``: the directory as a change feed (version, deleted)."""
 
     KIND: ClassVar[RegistryKind] = RegistryKind.UNITS
 
-    id: str | None = Field(None, alias="id")
-    parent_id: str | None = Field(None, alias="pid")
-    code: str = Field(alias="code", min_length=1)
-    name: str | None = Field(None, alias="name")
-    email: str | None = Field(None, alias="mail")
     center_code: str | None = Field(None, alias="centerCode")
     version: str | None = Field(None, alias="version")
     deleted: bool | None = Field(None, alias="deleted")
     modified: str | None = Field(None, alias="modifyDate")
     """As sent; the format of ``modifyDate`` is not documented."""
     is_agency: bool | None = Field(None, alias="isAgency")
-
-    def index_fields(self) -> IndexFields:
-        return IndexFields(self.code, _text(self.name), self.id or self.code, self.parent_id)
 
 
 # --- DVCQG: LayThuTuc -------------------------------------------------------------------------
