@@ -17,10 +17,21 @@ from benchmarks import _harness, _inputs
 from benchmarks.dossiers import CASES as DOSSIER_CASES
 from benchmarks.edxml import CASES as EDXML_CASES
 from benchmarks.edxml import HEADER_TARGET_PER_S, REFERENCE_XSD_PER_S
+from benchmarks.outbox import CASES as OUTBOX_CASES
 from benchmarks.registry import CASES as REGISTRY_CASES
 from benchmarks.signatures import CASES as SIGNATURE_CASES
+from benchmarks.soap import CASES as SOAP_CASES
+from benchmarks.transports import CASES as TRANSPORT_CASES
 
-CASES = {**EDXML_CASES, **SIGNATURE_CASES, **REGISTRY_CASES, **DOSSIER_CASES}
+CASES = {
+    **EDXML_CASES,
+    **SIGNATURE_CASES,
+    **REGISTRY_CASES,
+    **DOSSIER_CASES,
+    **TRANSPORT_CASES,
+    **SOAP_CASES,
+    **OUTBOX_CASES,
+}
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -11,6 +11,7 @@ import lgsp
 
 MODULES = [
     "lgsp",
+    "lgsp.clients",
     "lgsp.codes",
     "lgsp.documents",
     "lgsp.dossiers",
@@ -18,6 +19,7 @@ MODULES = [
     "lgsp.findings",
     "lgsp.registry",
     "lgsp.signatures",
+    "lgsp.transports",
 ]
 
 

@@ -1,9 +1,11 @@
 """lgsp — the contracts of Vietnam's data-sharing platform (LGSP), VXP and the DVCQG portal.
 
-The curated public API: document exchange (edXML packages), signatures, findings and errors.
+The curated public API: document exchange (edXML packages), signatures, findings and errors,
+and the clients that talk to the platform.
 Everything here is importable from ``lgsp`` directly; submodules hold the rest.
 """
 
+from lgsp.clients import AsyncClient, Client, SendOutcome, Settings
 from lgsp.documents import (
     Attachment,
     Business,
@@ -23,13 +25,19 @@ from lgsp.documents import (
 )
 from lgsp.errors import (
     AttachmentError,
+    AuthError,
     CodeError,
+    ConfigurationError,
     DossierError,
     HostileXMLError,
     LgspError,
+    OutboxError,
     PackageError,
+    ProtocolError,
     RegistryError,
+    RemoteServiceError,
     SignatureError,
+    TransportError,
     ValidationError,
     XMLError,
 )
@@ -45,11 +53,15 @@ from lgsp.signatures import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AsyncClient",
     "Attachment",
     "AttachmentError",
+    "AuthError",
     "Business",
     "BusinessDocType",
+    "Client",
     "CodeError",
+    "ConfigurationError",
     "DocumentPackage",
     "DossierError",
     "Finding",
@@ -57,12 +69,18 @@ __all__ = [
     "KeySigner",
     "LgspError",
     "Organization",
+    "OutboxError",
     "PackageError",
+    "ProtocolError",
     "RegistryError",
+    "RemoteServiceError",
+    "SendOutcome",
+    "Settings",
     "SignatureError",
     "Signer",
     "StatusCode",
     "StatusPackage",
+    "TransportError",
     "ValidationError",
     "VerificationResult",
     "WriteOptions",

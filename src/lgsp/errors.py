@@ -14,7 +14,13 @@ zipfile, binascii, later httpx and zeep) are translated at the edge and chained 
     ├── ValidationError          a model or package has error findings (carries all of them)
     ├── SignatureError           a signature cannot be made, or is not valid (carries the result)
     ├── RegistryError            a registry file or cache that cannot be read (source, line, column)
-    └── DossierError             a dossier operation the rules refuse (illegal status transition)
+    ├── DossierError             a dossier operation the rules refuse (illegal status transition)
+    ├── ConfigurationError       a deployment profile or client setting that cannot work
+    ├── TransportError           the call did not complete: connect, timeout, reset (kind, sent)
+    │   └── ProtocolError        the remote answered with something lgsp cannot read
+    ├── AuthError                credentials refused, or the token / session endpoint failed
+    ├── RemoteServiceError       the remote service answered with an error (status, code, message)
+    └── OutboxError              the durable outbox or inbox file cannot be used
 
 Messages say what was wrong, where, and what the caller can do about it.
 """
@@ -29,13 +35,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AttachmentError",
+    "AuthError",
     "CodeError",
+    "ConfigurationError",
     "DossierError",
     "HostileXMLError",
     "LgspError",
+    "OutboxError",
     "PackageError",
+    "ProtocolError",
     "RegistryError",
+    "RemoteServiceError",
     "SignatureError",
+    "TransportError",
     "ValidationError",
     "XMLError",
 ]
@@ -182,3 +194,121 @@ class DossierError(LgspError):
         self.current = current
         self.requested = requested
         super().__init__(f"dossier {dossier_code}: {message}" if dossier_code else message)
+
+
+class ConfigurationError(LgspError, ValueError):
+    """A deployment profile or client setting that cannot work; ``field`` names the setting."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(f"setting {field}: {message}" if field else message)
+
+
+def _call_site(operation: str | None, url: str | None) -> str:
+    if operation and url:
+        return f"{operation} ({url})"
+    return operation or url or "call"
+
+
+class TransportError(LgspError):
+    """The call did not complete: the connection failed, timed out, was reset or cut short.
+
+    ``kind`` is one of ``connect``, ``timeout``, ``read``, ``write``, ``protocol``, ``closed``;
+    ``sent`` tells whether the request may have reached the remote (``False`` only when lgsp
+    knows it did not: a refused connection, a pool timeout), which decides whether resending a
+    non-idempotent call is safe.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "read",
+        operation: str | None = None,
+        url: str | None = None,
+        sent: bool = True,
+    ) -> None:
+        self.kind = kind
+        self.operation = operation
+        self.url = url
+        self.sent = sent
+        self.message = message
+        super().__init__(f"{_call_site(operation, url)}: {message}")
+
+
+class ProtocolError(TransportError):
+    """The remote answered with something lgsp cannot read: truncated, not JSON or SOAP, too
+    large, or missing a field the contract requires. The remote may have acted on the call."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        url: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        self.status_code = status_code
+        super().__init__(message, kind="protocol", operation=operation, url=url, sent=True)
+
+
+class AuthError(LgspError):
+    """Credentials were refused, or the token / session endpoint failed or answered nonsense."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        scheme: str | None = None,
+        status_code: int | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.scheme = scheme
+        self.status_code = status_code
+        self.url = url
+        head = f"{scheme} auth" if scheme else "auth"
+        super().__init__(f"{head}: {message}")
+
+
+class RemoteServiceError(LgspError):
+    """The remote service answered and refused the call.
+
+    Carries the HTTP ``status_code``, the service's own ``code`` and ``message`` (VXP
+    ``ErrorCode``/``ErrorDesc``, the portal's ``error_code``, a SOAP fault), ``retry_after``
+    in seconds when the remote asked to wait, and ``retry_safe``: whether sending the same call
+    again cannot duplicate anything.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        url: str | None = None,
+        status_code: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+        retry_safe: bool = False,
+    ) -> None:
+        self.operation = operation
+        self.url = url
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        self.retry_safe = retry_safe
+        details = []
+        if status_code is not None:
+            details.append(f"HTTP {status_code}")
+        if code is not None:
+            details.append(f"code {code}")
+        suffix = f" [{', '.join(details)}]" if details else ""
+        super().__init__(f"{_call_site(operation, url)}: {message}{suffix}")
+
+
+class OutboxError(LgspError):
+    """The durable outbox or inbox cannot be used (file, schema, or an entry in a bad state)."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)

@@ -161,7 +161,7 @@ class Scalar:
     def wire(self, target: Target) -> Any:
         return Annotated[Any, _WireScalar(self, text=target.text_scalars)]
 
-    def describe(self, target: Target) -> str | None:  # noqa: ARG002 - same for every target
+    def describe(self, target: Target) -> str | None:
         if self.codes is None:
             return None
         return "; ".join(f"{int(m)} {getattr(m, 'label', m.name)}" for m in self.codes)

@@ -85,7 +85,7 @@ class ImageStampStyle(BaseStampStyle):
         self,
         writer: BasePdfFileWriter,
         box: BoxConstraints,
-        text_params: dict[str, Any],  # noqa: ARG002 - pyHanko's signature; no templated text
+        text_params: dict[str, Any],
     ) -> BaseStamp:
         return _ImageStamp(writer, self, box)
 
@@ -133,7 +133,7 @@ class TextStampStyle(BaseStampStyle):
         self,
         writer: BasePdfFileWriter,
         box: BoxConstraints,
-        text_params: dict[str, Any],  # noqa: ARG002 - pyHanko's signature; no templated text
+        text_params: dict[str, Any],
     ) -> BaseStamp:
         return _TextStamp(writer, self, box)
 

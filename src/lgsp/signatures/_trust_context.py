@@ -167,7 +167,7 @@ class _CRLFetcherAdapter(CRLFetcher):
         self._per_certificate: dict[bytes, list[Any]] = {}
         self.voucher: _AnchorCRLs | None = None
 
-    async def fetch(self, cert: Any, *, use_deltas: Any = None) -> list[Any]:  # noqa: ARG002
+    async def fetch(self, cert: Any, *, use_deltas: Any = None) -> list[Any]:
         urls = _distribution_urls(cert)
         found = []
         for url in urls:
@@ -194,22 +194,22 @@ class _CRLFetcherAdapter(CRLFetcher):
 
 
 class _NoOCSP(OCSPFetcher):
-    async def fetch(self, cert: Any, authority: Any) -> Any:  # noqa: ARG002
+    async def fetch(self, cert: Any, authority: Any) -> Any:
         raise OCSPFetchError("lgsp does not query OCSP responders; revocation comes from CRLs")
 
     def fetched_responses(self) -> list[Any]:
         return []
 
-    def fetched_responses_for_cert(self, cert: Any) -> list[Any]:  # noqa: ARG002
+    def fetched_responses_for_cert(self, cert: Any) -> list[Any]:
         return []
 
 
 class _NoCertificates(CertificateFetcher):
-    async def fetch_cert_issuers(self, cert: Any) -> AsyncGenerator[Any, None]:  # noqa: ARG002
+    async def fetch_cert_issuers(self, cert: Any) -> AsyncGenerator[Any, None]:
         return
         yield  # pragma: no cover - makes this an (empty) async generator
 
-    async def fetch_crl_issuers(self, certificate_list: Any) -> AsyncGenerator[Any, None]:  # noqa: ARG002
+    async def fetch_crl_issuers(self, certificate_list: Any) -> AsyncGenerator[Any, None]:
         return
         yield  # pragma: no cover
 

@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = [
     "HEADER_PREFIX",
@@ -33,9 +33,11 @@ __all__ = [
     "SDK_VERSION",
     "java_hashmap_order",
     "java_string_hash",
+    "param_value",
     "sdk_file_hash",
     "sdk_timestamp",
     "sign_request",
+    "verify_signed_headers",
 ]
 
 HEADER_PREFIX = "XroadVnpt-"
@@ -87,7 +89,8 @@ def sdk_file_hash(data: bytes | Iterable[bytes]) -> str:
     return "".join(format(b, "x") for b in digest.digest())
 
 
-def _value(name: str, value: str | Sequence[str]) -> str:
+def param_value(name: str, value: str | Sequence[str]) -> str:
+    """A parameter as the SDK writes it in its header (``to`` as JSON text)."""
     # The SDK forwards `to` as JSON text: a code arrives with its quotes, a list as an array.
     if name == "to":
         return json.dumps(value if isinstance(value, str) else list(value), ensure_ascii=False)
@@ -118,7 +121,7 @@ def sign_request(
     for name, value in params.items():
         if name in values:
             raise ValueError(f"{name!r} is set by the signer, not by the call")
-        values[name] = _value(name, value)
+        values[name] = param_value(name, value)
     names = java_hashmap_order(list(values))
     signed = {HEADER_PREFIX + n: values[n] for n in names}
     # org.json writes the object in its own HashMap's order over the prefixed names.
@@ -136,3 +139,47 @@ def sign_request(
         (HEADER_PREFIX + "version", SDK_VERSION),
     ]
     return headers
+
+
+def verify_signed_headers(
+    headers: Iterable[tuple[str, str]],
+    secret_for: Callable[[str], str | bytes | None],
+) -> dict[str, str]:
+    """Check a request signed the SDK's way; return its parameters (``systemid`` included).
+
+    The receiving side of :func:`sign_request`, for servers and tests: the signed JSON is
+    taken as sent (its key order is the client's), its HMAC recomputed with the secret of the
+    ``systemid`` it names, and every signed value compared with its header. Raises
+    :class:`~lgsp.errors.AuthError` saying what does not hold.
+    """
+    from lgsp.errors import AuthError
+
+    found: dict[str, str] = {}
+    for name, value in headers:
+        found.setdefault(name.lower(), value)
+    sign_header = found.get((HEADER_PREFIX + "sign-header").lower())
+    digest = found.get((HEADER_PREFIX + "hash-header").lower())
+    if sign_header is None or digest is None:
+        raise AuthError(
+            "the request is not signed (no XroadVnpt-sign-header / hash-header)", scheme="vxp"
+        )
+    try:
+        signed = json.loads(sign_header)
+    except json.JSONDecodeError as exc:
+        raise AuthError("XroadVnpt-sign-header is not JSON", scheme="vxp") from exc
+    if not isinstance(signed, dict) or not all(isinstance(v, str) for v in signed.values()):
+        raise AuthError("XroadVnpt-sign-header is not an object of strings", scheme="vxp")
+    system_id = signed.get(HEADER_PREFIX + "systemid")
+    secret = secret_for(system_id) if system_id else None
+    if secret is None:
+        raise AuthError(f"unknown systemid {system_id!r}", scheme="vxp")
+    key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    expected = hmac.new(key, sign_header.encode("utf-8"), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, digest.strip().lower()):
+        raise AuthError("XroadVnpt-hash-header does not match the signed headers", scheme="vxp")
+    params: dict[str, str] = {}
+    for name, value in signed.items():
+        if found.get(name.lower()) != value:
+            raise AuthError(f"header {name} differs from its signed value", scheme="vxp")
+        params[name[len(HEADER_PREFIX) :]] = value
+    return params
