@@ -164,14 +164,15 @@ def sync_ops(url: str, port: int, stack: contextlib.ExitStack) -> dict[str, Call
         "raw httpx.Client.post": raw_httpx,
         "http.client keep-alive": stdlib,
     }
-    lgsp_client = _full_client(url, stack, asynchronous=False)
-    if lgsp_client is not None:
-        stack.callback(lgsp_client.close)
-        ops["lgsp Client.documents.received()"] = lgsp_client.documents.received
+    for label, log_json in (("JSON call log", True), ("default logging", False)):
+        lgsp_client = _full_client(url, stack, asynchronous=False, log_json=log_json)
+        if lgsp_client is not None:
+            stack.callback(lgsp_client.close)
+            ops[f"lgsp Client.documents.received(), {label}"] = lgsp_client.documents.received
     return ops
 
 
-def _full_client(url: str, stack: Any, *, asynchronous: bool) -> Any:
+def _full_client(url: str, stack: Any, *, asynchronous: bool, log_json: bool = True) -> Any:
     """A signed VXP client (``lgsp.Client`` or ``AsyncClient``) on ``url``, or None while the
     package has none; ``documents.received()`` reads the server's empty list. Its call log is
     rendered as JSON lines, as :func:`~lgsp.transports.observe.configure_logging` sets it up,
@@ -199,7 +200,9 @@ def _full_client(url: str, stack: Any, *, asynchronous: bool) -> Any:
     )
     service = VxpService(VxpCodec(url), [VxpSigning("vxp.saas.03", "bench-secret")])
     kind = AsyncClient if asynchronous else Client
-    return kind(documents=service, observer=CallLog(logger=logger))
+    # default logging: what a library does when the application configured nothing — the
+    # call log's info events are dropped before they are built.
+    return kind(documents=service, observer=CallLog(logger=logger) if log_json else CallLog())
 
 
 # the async side -------------------------------------------------------------------------------
@@ -221,9 +224,13 @@ async def _async_ops(url: str, stack: contextlib.AsyncExitStack) -> dict[str, As
     hx_aio = await stack.enter_async_context(AsyncHttpxTransport(hx_aio_client))
     raw_hx = await stack.enter_async_context(httpx.AsyncClient())
     session = await stack.enter_async_context(aiohttp.ClientSession())
-    lgsp_client = _full_client(url, stack, asynchronous=True)
-    if lgsp_client is not None:
-        stack.push_async_callback(lgsp_client.aclose)
+    full = {
+        label: _full_client(url, stack, asynchronous=True, log_json=log_json)
+        for label, log_json in (("JSON call log", True), ("default logging", False))
+    }
+    for each in full.values():
+        if each is not None:
+            stack.push_async_callback(each.aclose)
 
     async def lgsp_aiohttp() -> object:
         return await run_async(_one_call(request), aio)
@@ -248,8 +255,9 @@ async def _async_ops(url: str, stack: contextlib.AsyncExitStack) -> dict[str, As
         "raw httpx.AsyncClient.post": raw_httpx,
         "raw aiohttp.ClientSession.post": raw_aiohttp,
     }
-    if lgsp_client is not None:
-        ops["lgsp AsyncClient.documents.received()"] = lgsp_client.documents.received
+    for label, each in full.items():
+        if each is not None:
+            ops[f"lgsp AsyncClient.documents.received(), {label}"] = each.documents.received
     return ops
 
 

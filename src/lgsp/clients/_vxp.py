@@ -47,7 +47,7 @@ class Operation(Generic[T]):
 
 def _fail(response: Response, message: str, *, code: str | None = None) -> RemoteServiceError:
     request = response.request
-    retry_safe = bool(request and request.meta.get("retry_safe"))
+    retry_safe = bool(response.retry_safe)
     return RemoteServiceError(
         message,
         operation=request.operation if request else None,

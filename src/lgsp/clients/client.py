@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lgsp.clients._core import PortalService, TokenPortalService, VxpService
+from lgsp.clients._core import PortalService, TokenPortalService, VxpService, require
 from lgsp.clients._documents_flows import DocumentFlows
 from lgsp.clients.documents import AsyncDocuments, Documents
 from lgsp.clients.resources import (
@@ -74,7 +74,6 @@ class _Core:
         self.cert = cert
 
     def document_flows(self) -> DocumentFlows:
-        from lgsp.clients._core import require
 
         service = require(self.documents_service, "document exchange", "documents")
         return DocumentFlows(

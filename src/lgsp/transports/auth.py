@@ -268,7 +268,7 @@ class VxpSigning:
             for k, v in request.headers
             if not k.startswith(HEADER_PREFIX) and k.lower() != "user-agent"
         )
-        return dataclasses.replace(request, headers=kept).with_headers(signed)
+        return request.replace(headers=kept + tuple(signed))
         yield  # pragma: no cover
 
     def should_retry(self, request: Request, response: Response) -> Generator[Effect, Any, bool]:

@@ -91,21 +91,29 @@ class Request:
                 found = value
         return found
 
+    def replace(self, **changes: Any) -> Request:
+        """A copy with some fields changed (``dataclasses.replace`` without re-running
+        ``__init__``: this runs several times per call)."""
+        copy = object.__new__(Request)
+        for name in _REQUEST_FIELDS:
+            object.__setattr__(copy, name, changes.get(name, getattr(self, name)))
+        return copy
+
     def with_headers(self, extra: Sequence[tuple[str, str]], *, replace: bool = True) -> Request:
         """A copy with ``extra`` headers added; with ``replace``, same-named ones are dropped."""
         names = {k.lower() for k, _ in extra} if replace else set()
         kept = tuple((k, v) for k, v in self.headers if k.lower() not in names)
-        return dataclasses.replace(self, headers=kept + tuple(extra))
+        return self.replace(headers=kept + tuple(extra))
 
     def with_json(self, **fields: Any) -> Request:
         """A copy whose JSON body (``meta['json']``) has ``fields`` set, body re-encoded."""
         body = dict(self.meta.get("json") or {})
         body.update(fields)
         meta = {**self.meta, "json": body}
-        return dataclasses.replace(self, content=encode_json(body), meta=meta)
+        return self.replace(content=encode_json(body), meta=meta)
 
     def with_meta(self, **fields: Any) -> Request:
-        return dataclasses.replace(self, meta={**self.meta, **fields})
+        return self.replace(meta={**self.meta, **fields})
 
     def body_size(self) -> int:
         if isinstance(self.content, Path):
@@ -120,6 +128,9 @@ class Request:
                     yield chunk
         elif self.content:
             yield self.content
+
+
+_REQUEST_FIELDS = tuple(f.name for f in dataclasses.fields(Request))
 
 
 def encode_json(body: Any) -> bytes:
@@ -143,6 +154,8 @@ class Response:
     request: Request | None = None
     body_file: IO[bytes] | None = None
     elapsed: float = 0.0
+    #: Set by the retry flow: whether sending the call once more could not duplicate it.
+    retry_safe: bool | None = None
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

@@ -160,10 +160,13 @@ class _Body:
 
 
 class HttpTransport:
-    """Blocking HTTP over an ``httpx.Client`` (one connection pool, reused).
+    """Blocking HTTP over httpx (one connection pool, reused).
 
-    Pass your own ``client`` to control proxies, TLS, HTTP/2; otherwise one is made with TLS
-    verification on (``verify`` takes a CA bundle path or an ``ssl.SSLContext``).
+    Pass your own ``httpx.Client`` to control proxies, cookies, HTTP/2 — lgsp then sends
+    through it. Otherwise lgsp sends straight through httpx's connection pool
+    (``httpx.HTTPTransport``), skipping what a client adds per call and lgsp does not use
+    (cookies, redirects, auth, environment proxies), with TLS verification on (``verify``
+    takes a CA bundle path or an ``ssl.SSLContext``).
     """
 
     def __init__(
@@ -175,31 +178,50 @@ class HttpTransport:
         max_connections: int = 20,
     ) -> None:
         self._own = client is None
-        self._client = client or httpx.Client(
-            verify=verify,
-            cert=cert,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            follow_redirects=False,
+        self._client = client
+        self._pool: httpx.HTTPTransport | None = None
+        self._closed = False
+        if client is None:
+            self._pool = httpx.HTTPTransport(
+                verify=verify,
+                cert=cert,
+                limits=httpx.Limits(
+                    max_connections=max_connections, max_keepalive_connections=max_connections
+                ),
+            )
+
+    def _send(self, request: Request, content: bytes | Iterator[bytes]) -> httpx.Response:
+        timeout = _timeout(request.timeouts)
+        if self._pool is not None:
+            raw_request = httpx.Request(
+                request.method,
+                request.url,
+                headers=_headers(request),
+                content=content,
+                extensions={"timeout": timeout.as_dict()},
+            )
+            if not raw_request.url.host:  # httpx.Client refuses these itself; the pool does not
+                raise httpx.InvalidURL(f"no host in {request.url!r}")
+            return self._pool.handle_request(raw_request)
+        assert self._client is not None  # noqa: S101 - one of the two is always set
+        raw_request = self._client.build_request(
+            request.method,
+            request.url,
+            headers=_headers(request),
+            content=content,
+            timeout=timeout,
         )
+        return self._client.send(raw_request, stream=True)
 
     def handle(self, request: Request) -> Response:
-        if self._client.is_closed:
+        if self._closed or (self._client is not None and self._client.is_closed):
             raise _closed(request)
         content: bytes | Iterator[bytes] = (
             request.content if isinstance(request.content, bytes) else request.iter_content()
         )
         deadline = time.monotonic() + request.timeouts.total if request.timeouts.total else None
         try:
-            raw_request = self._client.build_request(
-                request.method,
-                request.url,
-                headers=_headers(request),
-                content=content,
-                timeout=_timeout(request.timeouts),
-            )
-            raw = self._client.send(raw_request, stream=True)
+            raw = self._send(request, content)
             try:
                 body = _Body(request, deadline, raw.status_code)
                 try:
@@ -212,7 +234,7 @@ class HttpTransport:
                     raise
             finally:
                 raw.close()
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise translate_httpx_error(exc, request) from exc
         except OSError as exc:  # a file body that cannot be read
             raise TransportError(
@@ -225,8 +247,10 @@ class HttpTransport:
         return body.response(raw)
 
     def close(self) -> None:
-        if self._own:
-            self._client.close()
+        if self._own and not self._closed:
+            self._closed = True
+            if self._pool is not None:
+                self._pool.close()
 
     def __enter__(self) -> HttpTransport:
         return self

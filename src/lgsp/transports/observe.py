@@ -81,6 +81,7 @@ def _folded(name: str) -> str:
     return name.strip().lower().replace("-", "").replace("_", "")
 
 
+@functools.lru_cache(maxsize=4096)
 def is_sensitive(name: str) -> bool:
     """True when a header, field or parameter of this name is masked in logs."""
     folded = _folded(name)
@@ -228,9 +229,46 @@ def redact_processor(
 ) -> MutableMapping[str, Any]:
     """A structlog processor applying :func:`redact` to every field of every event; put it
     after ``format_exc_info`` so that exception text is scrubbed too."""
+    own = event_dict.get("event") == "lgsp.call"
     for key, value in list(event_dict.items()):
+        if own and key in _CALL_OWN:
+            continue  # built by CallLog from scrubbed parts (the error text is scrubbed too)
+        if key in _CALL_FIELDS and (value is None or isinstance(value, int | float)):
+            continue  # the call log's own numbers: nothing to scrub
+        if key in _CALL_TEXT and isinstance(value, str) and _PLAIN.fullmatch(value):
+            continue  # a name, method, id or endpoint of plain characters: nothing to scrub
         event_dict[key] = _mask(key, value) if is_sensitive(key) else _redact(value)
     return event_dict
+
+
+# What CallLog puts in its events. Numbers pass as they are; text passes when it is made only of
+# characters no secret pattern needs (endpoints have no query string or user info by then).
+_CALL_FIELDS = frozenset(
+    {
+        "status",
+        "duration_ms",
+        "attempt",
+        "bytes_sent",
+        "bytes_received",
+        "remote_code",
+    }
+)
+_CALL_TEXT = frozenset(
+    {
+        "event",
+        "operation",
+        "method",
+        "endpoint",
+        "outcome",
+        "correlation_id",
+        "level",
+        "timestamp",
+        "logger",
+        "remote_code",
+    }
+)
+_CALL_OWN = _CALL_FIELDS | _CALL_TEXT | {"error"}
+_PLAIN = re.compile(r"[\w.:/+-]{0,512}")
 
 
 # --- Call log ---------------------------------------------------------------------------------
@@ -292,18 +330,16 @@ def _sent(request: Request) -> int | None:
         return None
 
 
+# VXP, the DVCQG adapter, the token portal: the service's own code, read without parsing the
+# whole answer (this runs on every call; the codec parses the answer once, after the log).
+_CODE_RE = re.compile(rb'"(?:ErrorCode|error_code|errorCode)"\s*:\s*"?(-?[\w.]{1,32})')
+
+
 def _json_code(response: Response | None) -> str | None:
-    if response is None or response.body_file is not None or len(response.content) > 16384:
+    if response is None or response.body_file is not None:
         return None
-    try:
-        data = json.loads(response.content) if response.content.lstrip()[:1] == b"{" else None
-    except ValueError:
-        data = None
-    for key in ("ErrorCode", "error_code", "errorCode"):  # VXP, DVCQG adapter, token portal
-        value = data.get(key) if isinstance(data, dict) else None
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return str(value)
-    return None
+    match = _CODE_RE.search(response.content, 0, 4096)
+    return match[1].decode("ascii", "replace") if match else None
 
 
 def _remote_code(exchange: Exchange) -> str | None:
@@ -321,10 +357,17 @@ def _headers(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
     return shown
 
 
+def _enabled(logger: Any, level: int) -> bool:
+    """Whether ``logger`` would emit at ``level`` (structlog's filtering loggers and stdlib
+    loggers tell; anything else is assumed to listen)."""
+    check = getattr(logger, "is_enabled_for", None) or getattr(logger, "isEnabledFor", None)
+    return bool(check(level)) if callable(check) else True
+
+
 @functools.cache
 def _stdlib_logger() -> EventLogger:
     """Events rendered as ``key=value`` text into the standard ``logging`` logger ``lgsp``."""
-    return structlog.wrap_logger(  # type: ignore[no-any-return]
+    proxy = structlog.wrap_logger(
         logging.getLogger("lgsp"),
         processors=[
             redact_processor,
@@ -332,6 +375,7 @@ def _stdlib_logger() -> EventLogger:
         ],
         wrapper_class=structlog.stdlib.BoundLogger,
     )
+    return proxy.bind()  # type: ignore[no-any-return]  # bound once, not on every call
 
 
 class CallLog:
@@ -395,6 +439,10 @@ class CallLog:
     def log(self, record: Exchange) -> None:
         """Emit the events of one exchange."""
         request, error = record.request, record.error
+        ok = record.outcome == "ok"
+        logger = self.logger
+        if ok and not _enabled(logger, logging.INFO):
+            return  # nobody listens at info: build nothing (the default for a library)
         fields: dict[str, Any] = {
             "operation": request.operation,
             "method": request.method,
@@ -410,12 +458,12 @@ class CallLog:
         }
         if error is not None:
             fields["error"] = _scrub(str(error))
-        if record.outcome == "ok":
-            self.logger.info("lgsp.call", **fields)
+        if ok:
+            logger.info("lgsp.call", **fields)
         else:
-            self.logger.warning("lgsp.call", **fields)
-        if self.log_bodies and self._debug_enabled():
-            self.logger.debug("lgsp.call.detail", **self._detail(record))
+            logger.warning("lgsp.call", **fields)
+        if self.log_bodies and _enabled(logger, logging.DEBUG):
+            logger.debug("lgsp.call.detail", **self._detail(record))
 
     def _detail(self, record: Exchange) -> dict[str, Any]:
         request, response = record.request, record.response
@@ -434,10 +482,6 @@ class CallLog:
             else:
                 detail["response_body"] = redact_body(response.content)
         return detail
-
-    def _debug_enabled(self) -> bool:
-        check = getattr(self.logger, "is_enabled_for", None)
-        return bool(check(logging.DEBUG)) if callable(check) else True
 
 
 def configure_logging(json: bool = False, level: str | int = "INFO") -> None:

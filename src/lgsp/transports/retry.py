@@ -114,7 +114,7 @@ def call(
     A :class:`~lgsp.errors.TransportError` is re-raised once retrying is no longer safe or the
     attempts are spent; a response with an error status is returned for the codec to read
     (the codec knows the service's error format). ``response.request.meta['attempt']`` tells
-    how many attempts it took; ``meta['retry_safe']`` whether one more would be safe.
+    how many attempts it took; ``response.retry_safe`` whether one more would be safe.
     """
     attempt = 0
     renewed = False
@@ -141,7 +141,8 @@ def call(
                 continue
         status = response.status_code
         safe = policy.status_retry_safe(status, idempotent=idempotent)
-        response.request = prepared.with_meta(retry_safe=safe or idempotent)
+        response.request = prepared
+        response.retry_safe = safe or idempotent
         if status < 400 or status in (401, 403) or not safe:
             return response
         retry_after = parse_retry_after(response.header("retry-after"))

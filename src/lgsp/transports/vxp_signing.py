@@ -22,9 +22,11 @@ No I/O here: these functions turn parameters into headers; transports send them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = [
@@ -56,6 +58,12 @@ def java_string_hash(text: str) -> int:
 
 
 def java_hashmap_order(keys: Sequence[str]) -> list[str]:
+    """See :func:`_hashmap_order` (cached: calls reuse the same few key sets)."""
+    return list(_hashmap_order(tuple(keys)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _hashmap_order(keys: tuple[str, ...]) -> tuple[str, ...]:
     """The iteration order of a ``java.util.HashMap`` filled with ``keys`` in this order.
 
     Default capacity 16, load factor 0.75, doubling; a key's bucket is
@@ -69,12 +77,16 @@ def java_hashmap_order(keys: Sequence[str]) -> list[str]:
     for key in unique:
         h = java_string_hash(key)
         buckets.setdefault((h ^ (h >> 16)) & (capacity - 1), []).append(key)
-    return [key for index in sorted(buckets) for key in buckets[index]]
+    return tuple(key for index in sorted(buckets) for key in buckets[index])
 
 
 def sdk_timestamp(moment: dt.datetime | None = None) -> str:
     """``ddMMyyyy'T'HHmmss+SSSS`` in Vietnam time: e.g. ``23112026T140028+0754`` (754 ms)."""
-    when = (moment or dt.datetime.now(_VIETNAM)).astimezone(_VIETNAM)
+    if moment is None:  # the common case, without datetime objects (it runs on every call)
+        now = time.time()
+        millis = int(now * 1000) % 1000
+        return time.strftime("%d%m%YT%H%M%S", time.gmtime(now + 7 * 3600)) + f"+{millis:04d}"
+    when = moment.astimezone(_VIETNAM)
     return when.strftime("%d%m%YT%H%M%S") + f"+{when.microsecond // 1000:04d}"
 
 
@@ -97,6 +109,17 @@ def param_value(name: str, value: str | Sequence[str]) -> str:
     if not isinstance(value, str):
         raise TypeError(f"the VXP parameter {name!r} takes a string")
     return value
+
+
+_json_string = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept as text
+
+
+@functools.lru_cache(maxsize=1024)
+def _orders(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The header order of ``keys`` and the order org.json writes their prefixed names."""
+    names = _hashmap_order(keys)
+    by_prefixed = {HEADER_PREFIX + n: n for n in names}
+    return names, tuple(by_prefixed[p] for p in _hashmap_order(tuple(by_prefixed)))
 
 
 def sign_request(
@@ -122,11 +145,15 @@ def sign_request(
         if name in values:
             raise ValueError(f"{name!r} is set by the signer, not by the call")
         values[name] = param_value(name, value)
-    names = java_hashmap_order(list(values))
-    signed = {HEADER_PREFIX + n: values[n] for n in names}
+    names, json_order = _orders(tuple(values))
     # org.json writes the object in its own HashMap's order over the prefixed names.
-    ordered = {k: signed[k] for k in java_hashmap_order(list(signed))}
-    sign_header = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+    sign_header = (
+        "{"
+        + ",".join(
+            f"{_json_string(HEADER_PREFIX + n)}:{_json_string(values[n])}" for n in json_order
+        )
+        + "}"
+    )
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
     digest = hmac.new(key, sign_header.encode("utf-8"), hashlib.sha256).hexdigest()
     headers = [(HEADER_PREFIX + n, values[n]) for n in names]
