@@ -450,3 +450,32 @@ def test_documented_client_examples_run() -> None:
     assert blocks
     for block in blocks:
         exec(compile(block, "docs/clients.md", "exec"), {})  # noqa: S102 - our own docs
+
+
+def test_vxp_requests_carry_exactly_the_sdk_headers(tmp_path: Path) -> None:
+    fake = FakeVxp()
+    mock = MockTransport(fake.mock)
+    with Client(documents=vxp(), transport=mock, retry=NO_WAIT) as client:
+        client.documents.send(build_package())
+        client.documents.update_status("1000", "done")
+    send, ack = mock.requests
+    assert {k for k, _ in send.headers} == {
+        "XroadVnpt-timestamp",
+        "XroadVnpt-systemid",
+        "XroadVnpt-Content-Type",
+        "XroadVnpt-from",
+        "XroadVnpt-to",
+        "XroadVnpt-servicetype",
+        "XroadVnpt-messagetype",
+        "XroadVnpt-hash-file",
+        "Content-Type",
+        "XroadVnpt-sign-header-key",
+        "XroadVnpt-sign-header",
+        "XroadVnpt-hash-header",
+        "User-Agent",
+        "XroadVnpt-version",
+    }
+    assert send.header("content-type") == "application/octet-stream"
+    assert send.header("user-agent") == "JAVASDKAgent/1.0.0 XRoad/VPCP"
+    assert ack.header("XroadVnpt-sign-header-key") == "systemid;docId;timestamp;Content-Type;status"
+    assert ack.content == b"{}"

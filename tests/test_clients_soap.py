@@ -104,3 +104,31 @@ def test_hub_faults_and_missing_operations(tmp_path: Path) -> None:
             client.documents.sent()
         with pytest.raises(ConfigurationError, match="QĐ 20"):
             client.agencies.list_qd20(1)
+
+
+def test_async_client_over_the_hub(tmp_path: Path) -> None:
+    import asyncio
+
+    from lgsp import AsyncClient
+
+    fake = FakeHub()
+    settings = Settings(
+        documents=SoapHubProfile(
+            endpoint="http://127.0.0.1:9/DocumentHub", organ_id="000.00.00.G22"
+        )
+    )
+
+    async def main() -> list[str]:
+        async with AsyncClient.from_settings(
+            settings, transport=MockTransport(fake), download_dir=tmp_path / "in"
+        ) as client:
+            outcomes = await asyncio.gather(
+                *[client.documents.send(build_package(subject=f"Số {n}")) for n in range(3)]
+            )
+            handed: list[str] = []
+            await client.documents.receive(lambda d: handed.append(d.doc_id))
+            assert all(o.accepted for o in outcomes)
+            return handed
+
+    assert sorted(asyncio.run(main())) == ["H1", "H2", "H3"]
+    assert "authorization" not in fake.headers[0]  # no token in this profile

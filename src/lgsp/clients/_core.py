@@ -15,10 +15,17 @@ from lgsp.clients._portal import PortalCodec, TokenPortalCodec
 from lgsp.clients._vxp import Operation, VxpCodec
 from lgsp.errors import ConfigurationError
 from lgsp.transports.auth import Auth
-from lgsp.transports.flow import Effect
+from lgsp.transports.flow import Effect, Invoke
 from lgsp.transports.retry import RetryPolicy, call
 
-__all__ = ["PortalService", "TokenPortalService", "VxpService", "execute", "require"]
+__all__ = [
+    "PortalService",
+    "TokenPortalService",
+    "VxpService",
+    "execute",
+    "ready",
+    "require",
+]
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -72,6 +79,14 @@ def execute(
         return operation.parse(response)
     finally:
         response.close()
+
+
+def ready(service: Any) -> Generator[Effect, Any, None]:
+    """Read what a codec needs before its first request (a SOAP hub's WSDL) as blocking work,
+    which the async driver runs in a thread."""
+    codec = service.codec
+    if getattr(codec, "loaded", True) is False:
+        yield Invoke(codec.load, blocking=True)
 
 
 def require(service: S | None, what: str, setting: str) -> S:

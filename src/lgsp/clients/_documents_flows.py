@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from lgsp.clients._core import VxpService, execute
+from lgsp.clients._core import VxpService, execute, ready
 from lgsp.clients.models import (
     AckStatus,
     Delivery,
@@ -168,9 +168,13 @@ class DocumentFlows:
         self.inbox = inbox
         self.download_dir = download_dir
 
+    def _ready(self) -> Flow:
+        yield from ready(self.service)
+
     # -- sending ---------------------------------------------------------------------------
 
     def _send_once(self, payload: Payload, message_id: str) -> Flow:
+        yield from self._ready()
         codec, service = self.service.codec, self.service
         operation = codec.send(
             payload.content,
@@ -352,6 +356,7 @@ class DocumentFlows:
         from_date: str | None = None,
         to_date: str | None = None,
     ) -> Flow:
+        yield from self._ready()
         op = self.service.codec.received_list(
             message_type=message_type, from_date=from_date, to_date=to_date
         )
@@ -359,11 +364,13 @@ class DocumentFlows:
         return items
 
     def sent(self, message_type: str | None = None, doc_id: str | None = None) -> Flow:
+        yield from self._ready()
         op = self.service.codec.sent_list(message_type=message_type, doc_id=doc_id)
         items: list[SentItem] = yield from execute(op, self.service.auth, self.policy)
         return items
 
     def count(self, message_type: str = "edoc") -> Flow:
+        yield from self._ready()
         return (
             yield from execute(
                 self.service.codec.count(message_type), self.service.auth, self.policy
@@ -373,6 +380,7 @@ class DocumentFlows:
     def update_status(
         self, doc_id: str, status: AckStatus | str, description: str | None = None
     ) -> Flow:
+        yield from self._ready()
         op = self.service.codec.update_status(
             doc_id, AckStatus(status).value, description=description
         )
@@ -382,6 +390,7 @@ class DocumentFlows:
 
     def download(self, doc_id: str, to: str | os.PathLike[str] | IO[bytes]) -> Flow:
         """Fetch a package to a path (written whole or not at all) or a binary stream."""
+        yield from self._ready()
         codec = self.service.codec
         response = yield from call(
             codec.get(doc_id), auth=self.service.auth, policy=self.policy, idempotent=True

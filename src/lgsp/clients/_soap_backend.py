@@ -51,6 +51,15 @@ class SoapHubDocuments:
         self.organ_id = organ_id
         self.timeouts = timeouts
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the hub's WSDL is read; the flows read it first, in a worker thread when
+        the client is async, so that no event loop waits on the disk."""
+        return self.hub.soap.loaded
+
+    def load(self) -> None:
+        self.hub.load()
+
     @staticmethod
     def _tag(request: Request, correlation_id: str | None = None) -> Request:
         cid = correlation_id or uuid.uuid4().hex

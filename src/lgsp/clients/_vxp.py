@@ -122,6 +122,7 @@ class VxpCodec:
     ``base_url`` is the axis's ``service.endpoint`` or a gateway's service URL (base + API
     context such as ``/vdxp-product/1.0``). ``store_path`` is what the SDK sends as
     ``filePath`` (its local store directory; the axis does not use it).
+    ``correlation_header`` (e.g. ``X-Correlation-ID``) adds the message id as a header.
     """
 
     def __init__(
@@ -132,7 +133,11 @@ class VxpCodec:
         store_path: str = ".",
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         user_agent: str = SDK_USER_AGENT,
+        correlation_header: str | None = None,
     ) -> None:
+        # No header of lgsp's own by default: the axis sees what the official SDK sends. The
+        # message id is in the logs either way; a gateway may want it as a header.
+        self.correlation_header = correlation_header
         self.base_url = base_url.rstrip("/")
         self.service_type = service_type
         self.store_path = store_path
@@ -160,7 +165,8 @@ class VxpCodec:
             (HEADER_PREFIX + "version", SDK_VERSION),
         ]
         cid = correlation_id or uuid.uuid4().hex
-        headers.append(("X-Correlation-ID", cid))
+        if self.correlation_header:
+            headers.append((self.correlation_header, cid))
         meta: dict[str, Any] = {
             "operation": operation,
             "vxp_params": dict(params),

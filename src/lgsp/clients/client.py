@@ -69,6 +69,12 @@ class _Core:
         self.observer: Observer | None = observer
         self.outbox = _open_outbox(outbox)
         self.inbox = _open_inbox(inbox)
+        # Stores opened here from a path are closed with the client; given ones are not.
+        self._own_stores = [
+            store
+            for store, given in ((self.outbox, outbox), (self.inbox, inbox))
+            if store is not None and store is not given
+        ]
         self.download_dir = Path(download_dir) if download_dir is not None else None
         self.verify = verify
         self.cert = cert
@@ -86,9 +92,8 @@ class _Core:
         )
 
     def close_stores(self) -> None:
-        for store in (self.outbox, self.inbox):
-            if store is not None:
-                store.close()
+        for store in self._own_stores:
+            store.close()
 
 
 def _open_outbox(value: Any) -> Any:

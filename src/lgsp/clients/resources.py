@@ -10,7 +10,14 @@ import builtins
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
-from lgsp.clients._core import PortalService, TokenPortalService, VxpService, execute, require
+from lgsp.clients._core import (
+    PortalService,
+    TokenPortalService,
+    VxpService,
+    execute,
+    ready,
+    require,
+)
 from lgsp.clients._runner import AsyncRunner, SyncRunner
 from lgsp.dossiers import (
     DossierCreation,
@@ -55,28 +62,36 @@ class _AgencyFlows:
     def _vxp(self) -> VxpService:
         return require(self._service(), "the agency directory", "documents")
 
+    def _ready(self) -> Flow:
+        yield from ready(self._vxp())
+
     def list(self, cache: RegistryCache | None) -> Flow:
+        yield from self._ready()
         s = self._vxp()
         items: list[Agency] = yield from execute(s.codec.agencies(), s.auth, self.policy)
         yield from _feed(cache, RegistryKind.AGENCIES, items, "vxp:getAgenciesList")
         return items
 
     def list_qd20(self, level: str | int, cache: RegistryCache | None) -> Flow:
+        yield from self._ready()
         s = self._vxp()
         items: list[Agency] = yield from execute(s.codec.agencies_qd20(level), s.auth, self.policy)
         yield from _feed(cache, RegistryKind.AGENCIES, items, f"vxp:getAgenciesListQD20:{level}")
         return items
 
     def register(self, agency: Agency | Mapping[str, Any]) -> Flow:
+        yield from self._ready()
         s = self._vxp()
         body = agency.dump_wire() if isinstance(agency, Agency) else dict(agency)
         return (yield from execute(s.codec.register_agency(body), s.auth, self.policy))
 
     def delete(self, code: str) -> Flow:
+        yield from self._ready()
         s = self._vxp()
         return (yield from execute(s.codec.delete_agency(code), s.auth, self.policy))
 
     def sync_units(self, cache: RegistryCache | None) -> Flow:
+        yield from self._ready()
         s = self._vxp()
         items: list[SyncUnit] = yield from execute(s.codec.sync_units(), s.auth, self.policy)
         yield from _feed(cache, RegistryKind.UNITS, items, "vxp:getSynchronizeUnit")

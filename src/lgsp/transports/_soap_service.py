@@ -116,6 +116,11 @@ class SoapService:
 
     # loading ------------------------------------------------------------------------------
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the WSDL is read (building a request will not touch the disk)."""
+        return self._bound is not None
+
     def load(self) -> None:
         """Read the WSDL now (from the process-wide cache when already read)."""
         self._binding()
