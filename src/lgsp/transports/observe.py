@@ -419,6 +419,14 @@ class CallLog:
         error: LgspError | None,
         duration: float,
     ) -> None:
+        if (
+            self.on_exchange is None
+            and self.history.maxlen == 0
+            and error is None
+            and (response is None or response.status_code < 400)
+            and not _enabled(self.logger, logging.INFO)
+        ):
+            return  # a quiet success nobody keeps or listens for: nothing to build
         started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=duration)
         record = Exchange(request, response, error, duration, started)
         self.history.append(record)
