@@ -530,8 +530,19 @@ def test_extract_into_an_impossible_folder_exits_2(kit: Path, tmp_path: Path) ->
 
 
 # demo --------------------------------------------------------------------------------------------
-def test_demo_exits_0() -> None:
+def test_demo_plays_the_platform_against_a_sandbox() -> None:
     result = run("demo")
+    assert result.exit_code == 0, result.output
+    assert "Result: OK" in result.stdout
+    assert "FAIL" not in result.stdout
+    steps = re.findall(r"^\s*\d+\. .*\bok\b", result.stdout, re.MULTILINE)
+    assert len(steps) == 14
+    for expected in ("01 Đã đến → 03", "revokes 000.00.00.G22", "2 → 4 → 9 → 10", "10 → 4 refused"):
+        assert expected in result.stdout
+
+
+def test_demo_package_exits_0() -> None:
+    result = run("demo", "--package")
     assert result.exit_code == 0, result.output
     assert "Result: OK" in result.stdout
     assert "FAIL" not in result.stdout
@@ -540,7 +551,7 @@ def test_demo_exits_0() -> None:
 
 def test_demo_keep_leaves_a_valid_package(tmp_path: Path) -> None:
     keep = tmp_path / "kept"
-    result = run("demo", "--keep", keep)
+    result = run("demo", "--package", "--keep", keep)
     assert result.exit_code == 0, result.output
     package = keep / demo_module.PACKAGE_NAME
     with read_package(package) as pkg:
@@ -562,7 +573,7 @@ def test_demo_reports_a_failing_step(monkeypatch: pytest.MonkeyPatch) -> None:
         return [Finding(rule="xml.schema", severity="error", location="line 1", message="boom")]
 
     monkeypatch.setattr(demo_module, "validate", failing_validate)
-    result = run("demo")
+    result = run("demo", "--package")
     assert result.exit_code == 1
     assert re.search(r"Validate\s+FAIL.*boom", result.stdout)
     assert "Result: FAILED" in result.stdout

@@ -479,3 +479,22 @@ def test_vxp_requests_carry_exactly_the_sdk_headers(tmp_path: Path) -> None:
     assert send.header("user-agent") == "JAVASDKAgent/1.0.0 XRoad/VPCP"
     assert ack.header("XroadVnpt-sign-header-key") == "systemid;docId;timestamp;Content-Type;status"
     assert ack.content == b"{}"
+
+
+def test_a_vietnamese_parameter_travels_as_utf8_and_verifies(tmp_path: Path) -> None:
+    from _servers import Reply, serve
+
+    fake = FakeVxp()
+
+    def handler(method: str, path: str, headers: Any, body: bytes) -> Reply:
+        status, reply_headers, data = fake.handle(method, path, list(headers.items()), body)
+        return Reply(status, tuple(reply_headers), data)
+
+    with serve(handler) as server:
+        base = server.url("/vxp")
+        service = VxpService(VxpCodec(base), [VxpSigning("vxp.saas.03", "sender-secret")])
+        with Client(documents=service, retry=NO_WAIT) as client:
+            doc_id = client.documents.send(build_package()).doc_id or ""
+            client.documents.update_status(doc_id, "fail", description="Sai thể thức văn bản")
+    assert fake.docs[doc_id].status == "fail"
+    assert fake.calls[-1][1]["description"] == "Sai thể thức văn bản"

@@ -1,9 +1,17 @@
-"""The ``lgsp`` command line: validate, inspect, extract, sign, verify, dossier, registry, demo.
+"""The ``lgsp`` command line: validate, inspect, extract, sign, verify, send, receive, status,
+dossier, registry, sandbox, demo.
 
 Run ``lgsp --help`` (or ``python -m lgsp.cli --help``) for the commands and exit codes.
 """
 
-from lgsp.cli import dossier, registry, signing  # noqa: F401 - register their commands
+from lgsp.cli import (  # noqa: F401 - register their commands
+    dossier,
+    exchange,
+    receive,
+    registry,
+    sandbox,
+    signing,
+)
 from lgsp.cli.app import app, main
 
 __all__ = ["app", "main"]

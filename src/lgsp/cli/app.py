@@ -1,4 +1,5 @@
-"""The ``lgsp`` command: validate, inspect and extract edXML packages; run the demo."""
+"""The ``lgsp`` command: validate, inspect and extract edXML packages; run the demo (the other
+commands live in the modules next to this one)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ _EXIT_CODES = (
     "  1  the package has a problem: error findings, an attachment that cannot be decoded,\n"
     "     a failed demo step\n"
     "  2  a file cannot be read as an edXML package (missing, not XML, DOCTYPE or entities,\n"
-    "     not edXML), or the command line is wrong"
+    "     not edXML), settings that cannot work, or the command line is wrong\n"
+    "  3  the platform could not be reached, or failed as a whole (timeouts, 429, 5xx)"
 )
 
 app = typer.Typer(
@@ -42,7 +44,13 @@ app = typer.Typer(
         "  extract   save a package's attachments into a folder\n"
         "  sign      sign a package (XML-DSig, RSA-SHA256 by default, never SHA-1)\n"
         "  verify    verify a package's signature and its trust (and its PDFs' with --pdf)\n"
-        "  demo      build, write, read back, validate and extract a sample package"
+        "  send      send packages (VXP, an LGSP gateway or a SOAP hub), through an outbox\n"
+        "  receive   poll, download, verify, hand over and acknowledge received packages\n"
+        "  status    acknowledge a package, or list what was received or sent\n"
+        "  dossier   validate dossier payloads; sync them to the portal in bulk\n"
+        "  registry  import, sync and look up agencies, procedures and administrative units\n"
+        "  sandbox   run the local emulator of the platform\n"
+        "  demo      play the platform end to end against a sandbox on this machine"
     ),
     epilog=_EXIT_CODES,
     no_args_is_help=True,
@@ -404,21 +412,36 @@ def demo_command(
             "--keep",
             metavar="DIR",
             file_okay=False,
-            help="Keep the files (attachments, package, extracted copies) in DIR instead of a "
-            "temporary folder.",
+            help="Keep the files (sandbox database, packages, inboxes; with --package the "
+            "attachments and extracted copies) in DIR instead of a temporary folder.",
             show_default=False,
         ),
     ] = None,
+    package_only: Annotated[
+        bool,
+        typer.Option(
+            "--package",
+            help="Only the offline part: build, write, read back, validate and extract one "
+            "package, no sandbox.",
+        ),
+    ] = False,
 ) -> None:
-    """Build, write, read back, validate and extract a sample document package.
+    """Play the platform end to end against a sandbox started on this machine.
 
-    A package from UBND tỉnh Nghệ An (000.00.00.H41) to Văn phòng Chính phủ (000.00.00.G22)
-    with a one-page PDF and a DOCX made on the spot is written, read back, validated under the
-    strict profile, compared with what was built (header, trace, business, attachment
-    SHA-256) and its attachments extracted. Exits 0 when every step passes, 1 otherwise.
+    Two agencies register; the Government Office (000.00.00.G22) signs a PDF and a package
+    and sends it over REST (VXP, HMAC-signed headers); the People's Committee of Nghệ An
+    (000.00.00.H41) receives it over the provincial SOAP hub, verifies both signatures and
+    answers with status packages 01, 03 and 06; the Office sees them, then revokes the
+    document; a dossier is synced to the portal and walked to status 10 (an illegal step is
+    refused); the directory is searched by name. Exits 0 when every step passes, 1 otherwise.
+    With --package: the offline round trip of one package instead.
     """
-    code = run_demo(render.make_console(), keep=keep)
-    raise typer.Exit(code)
+    console = render.make_console()
+    if package_only:
+        raise typer.Exit(run_demo(console, keep=keep))
+    from lgsp.cli.platform_demo import run_platform_demo
+
+    raise typer.Exit(run_platform_demo(console, keep=keep))
 
 
 def main() -> None:

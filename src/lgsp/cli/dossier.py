@@ -1,4 +1,5 @@
-"""``lgsp dossier validate``: check dossier payloads for the DVCQG adapter or the token API.
+"""``lgsp dossier validate`` (check dossier payloads for the DVCQG adapter or the token API) and
+``lgsp dossier sync`` (send dossiers to the portal in bulk, from JSON or CSV).
 
 Importing this module adds the ``dossier`` group to the ``lgsp`` app.
 """
@@ -12,9 +13,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
-from lgsp.cli import render
+from lgsp.cli import _bulk, render
+from lgsp.cli._client import (
+    EXIT_USAGE,
+    AsSystemOption,
+    ConfigOption,
+    FormatOption,
+    SandboxOption,
+    VerboseOption,
+    call_failure,
+    exit_codes,
+    load_settings,
+    need_profile,
+    open_client,
+)
 from lgsp.cli.app import OutputFormat, ProfileName, _exit_codes, app
 from lgsp.dossiers import (
     DEFAULT_TRANSITIONS,
@@ -26,7 +41,7 @@ from lgsp.dossiers import (
 )
 from lgsp.errors import LgspError
 
-__all__ = ["dossier_app", "validate_command"]
+__all__ = ["dossier_app", "sync_command", "validate_command"]
 
 dossier_app = typer.Typer(
     name="dossier",
@@ -34,7 +49,8 @@ dossier_app = typer.Typer(
         "Dossier payloads synchronised with the national public-service portal (DVCQG) and "
         "the token-based ministry API.\n\n"
         "\b\n"
-        "  validate  check payloads against the rules of a target and a profile"
+        "  validate  check payloads against the rules of a target and a profile\n"
+        "  sync      send dossiers (DongBoHoSoMC) in bulk from JSON or CSV, with a summary"
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -222,3 +238,155 @@ def _render(reports: list[tuple[render.FileReport, str | None]], target: str, pr
             ),
             soft_wrap=True,
         )
+
+
+# sync --------------------------------------------------------------------------------------------
+@dossier_app.command(
+    "sync",
+    epilog=exit_codes(
+        "every dossier was accepted by the portal",
+        "a dossier was refused: by the rules (its findings are listed) or by the portal (its "
+        "message)",
+        "a file cannot be read (not UTF-8 JSON or CSV, no dossier), or the settings or options "
+        "are wrong",
+        "the portal could not be reached or failed; the dossiers not sent by then are listed",
+    ),
+)
+def sync_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE",
+            help="JSON (a list of DongBoHoSoMC items, one item, or a whole request body) or CSV "
+            "(a header of wire names, one row per dossier, list fields as JSON text); '-' reads "
+            "standard input.",
+            show_default=False,
+        ),
+    ],
+    *,
+    updating: Annotated[
+        bool,
+        typer.Option(
+            "--updating",
+            help="The portal has these dossiers already (isUpdating=True). A request body's "
+            "own isUpdating counts too.",
+        ),
+    ] = False,
+    batch: Annotated[
+        int,
+        typer.Option("--batch", metavar="N", min=1, help="Dossiers per DongBoHoSoMC call."),
+    ] = 50,
+    config: ConfigOption = None,
+    sandbox: SandboxOption = None,
+    as_system: AsSystemOption = None,
+    verbose: VerboseOption = False,
+    output_format: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Send dossiers to the portal (DongBoHoSoMC of the classic DVCQG adapter) in bulk.
+
+    Every dossier is first checked (classic target, strict profile); one with an error finding
+    is refused and not sent, the others go in batches of N. A batch the portal refuses is sent
+    again dossier by dossier, so that each refusal names its dossier. The summary lists what
+    was accepted and refused, with the rule or the portal's message. The session and madonvi
+    of a request body are replaced by the profile's.
+    """
+    settings = load_settings(config, sandbox, as_system, output_format)
+    need_profile(settings, "dossiers", output_format, {"items": []})
+    files = [_bulk.read_file(path) for path in paths]
+    items = [item for f in files for item in f.items]
+    if items:
+        _bulk.check_items(items)
+    for item in items:
+        if item.updating or updating:
+            item.updating = True
+    stopped: _bulk.StoppedError | None = None
+    console = render.make_console(stderr=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        disable=output_format is OutputFormat.JSON or not console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("dossiers", total=len(items))
+        progress.advance(task, sum(1 for i in items if i.model is None))
+        if any(i.model is not None for i in items):
+            try:
+                with open_client(settings, verbose=verbose) as client:
+                    _bulk.send_items(client, items, batch, lambda n: progress.advance(task, n))
+            except _bulk.StoppedError as exc:
+                stopped = exc
+            except LgspError as exc:
+                stopped = _bulk.StoppedError(*call_failure(exc))
+    codes = [EXIT_USAGE for f in files if f.error is not None]
+    codes += [1 for i in items if i.accepted is False or i.refused_locally or i.model is None]
+    if stopped is not None:
+        codes.append(stopped.code)
+    worst = max(codes, default=0)
+    if output_format is OutputFormat.JSON:
+        typer.echo(render.dump_json(_sync_summary(files, items, stopped, worst)))
+    else:
+        _render_sync(files, items, stopped)
+    raise typer.Exit(worst)
+
+
+def _sync_summary(
+    files: list[_bulk.BulkFile],
+    items: list[_bulk.BulkItem],
+    stopped: _bulk.StoppedError | None,
+    worst: int,
+) -> dict[str, Any]:
+    return {
+        "files": [
+            {"path": f.path, "format": f.format, "items": len(f.items), "error": f.error}
+            for f in files
+        ],
+        "items": [item.to_dict() for item in items],
+        "accepted": sum(1 for i in items if i.accepted),
+        "refused": sum(1 for i in items if i.accepted is False or i.model is None),
+        "not_sent": sum(1 for i in items if i.model is not None and i.accepted is None),
+        "error": stopped.message if stopped else None,
+        "ok": worst == 0,
+    }
+
+
+def _render_sync(
+    files: list[_bulk.BulkFile], items: list[_bulk.BulkItem], stopped: _bulk.StoppedError | None
+) -> None:
+    console = render.make_console()
+    for f in files:
+        if f.error is not None:
+            line = Text(f.path, style="bold")
+            line.append(": ")
+            line.append("UNREADABLE", style="bold red")
+            line.append(f" - {f.error}")
+            console.print(line, soft_wrap=True)
+    for item in items:
+        if item.accepted:
+            continue
+        line = Text(f"{item.source} {item.code or '(no MaHoSo)'}: ")
+        if item.model is not None and item.accepted is None:
+            line.append("not sent", style="yellow")
+            console.print(line, soft_wrap=True)
+            continue
+        line.append("REFUSED", style="bold red")
+        if item.error is not None:
+            code = f" (code {item.error['code']})" if item.error.get("code") else ""
+            line.append(f" by the portal: {item.error['message']}{code}")
+        console.print(line, soft_wrap=True)
+        for finding in item.findings:
+            if finding.severity == "error":
+                # the item's source is on the line above: show where inside it
+                where = finding.location.removeprefix(item.source).lstrip(". ") or "(item)"
+                shown = finding.model_copy(update={"location": where})
+                console.print(render.finding_line(shown, indent="    "), soft_wrap=True)
+    accepted = sum(1 for i in items if i.accepted)
+    refused = sum(1 for i in items if i.accepted is False or i.model is None)
+    not_sent = sum(1 for i in items if i.model is not None and i.accepted is None)
+    summary = f"{len(items)} dossiers: {accepted} accepted, {refused} refused"
+    if not_sent:
+        summary += f", {not_sent} not sent"
+    console.print(Text(summary), soft_wrap=True)
+    if stopped is not None:
+        render.make_console(stderr=True).print(Text(f"lgsp: {stopped.message}"), soft_wrap=True)

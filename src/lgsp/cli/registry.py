@@ -1,4 +1,4 @@
-"""``lgsp registry import`` and ``lgsp registry lookup``: the local registry cache.
+"""``lgsp registry import``, ``sync`` and ``lookup``: the local registry cache.
 
 Importing this module adds the ``registry`` group to the ``lgsp`` app.
 """
@@ -6,17 +6,37 @@ Importing this module adds the ``registry`` group to the ``lgsp`` app.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.text import Text
 
 from lgsp.cli import render
+from lgsp.cli._client import (
+    AsSystemOption,
+    ConfigOption,
+    SandboxOption,
+    VerboseOption,
+    call_failure,
+    exit_codes,
+    load_settings,
+    need_profile,
+    open_client,
+    refusal_code,
+)
 from lgsp.cli.app import OutputFormat, _exit_codes, app
-from lgsp.errors import RegistryError
+from lgsp.errors import (
+    AuthError,
+    ConfigurationError,
+    RegistryError,
+    RemoteServiceError,
+    TransportError,
+)
 from lgsp.registry import (
     AdminScheme,
     ImportReport,
@@ -27,7 +47,10 @@ from lgsp.registry import (
     import_admin_units,
 )
 
-__all__ = ["import_command", "lookup_command", "registry_app"]
+if TYPE_CHECKING:
+    from lgsp.clients import Client
+
+__all__ = ["import_command", "lookup_command", "registry_app", "sync_command"]
 
 registry_app = typer.Typer(
     name="registry",
@@ -36,6 +59,7 @@ registry_app = typer.Typer(
         "(DVCQG), administrative units.\n\n"
         "\b\n"
         "  import  load a service response (JSON) or a spreadsheet (CSV) into the cache\n"
+        "  sync    fetch the directory and catalogues from the platform into the cache\n"
         "  lookup  find entries by code or by name (accents, case and word order ignored)\n\n"
         "The cache is $LGSP_REGISTRY_DB, else lgsp/registry.sqlite3 under $XDG_DATA_HOME "
         "(~/.local/share); --db overrides both."
@@ -305,3 +329,143 @@ def _render_lookup(query: str, matched_by: str, entries: list[dict[str, Any]]) -
             else:
                 text = f"    <- {link['old_code']} {link['old_name'] or ''} (legacy)"
             console.print(Text(text.rstrip()), soft_wrap=True)
+
+
+# sync --------------------------------------------------------------------------------------------
+class SyncWhat(enum.StrEnum):
+    """What ``lgsp registry sync`` fetches."""
+
+    AGENCIES = "agencies"
+    UNITS = "units"
+    PROCEDURES = "procedures"
+    FIELDS = "fields"
+    ORGANS = "organs"
+    ALL = "all"
+
+
+# kind -> (profile section it needs, the service call, a label)
+_SYNCS: dict[str, tuple[str, str]] = {
+    "agencies": ("documents", "VXP getAgenciesList"),
+    "units": ("documents", "VXP getSynchronizeUnit"),
+    "procedures": ("dossiers", "portal LayDanhSachTTHC"),
+    "fields": ("dossiers", "portal LayDanhMucLinhVuc"),
+    "organs": ("dossiers", "portal LayDanhMucCoQuan"),
+}
+
+
+def _fetch(client: Client, kind: str, cache: RegistryCache) -> int:
+    """Fetch one kind into the cache; how many records the service returned."""
+    calls: dict[str, Callable[[], list[Any]]] = {
+        "agencies": lambda: client.agencies.list(cache=cache),
+        "units": lambda: client.agencies.sync_units(cache=cache),
+        "procedures": lambda: client.catalogue.procedures(cache=cache),
+        "fields": lambda: client.catalogue.fields_of_work(cache=cache),
+        "organs": lambda: client.catalogue.organs(cache=cache),
+    }
+    return len(calls[kind]())
+
+
+@registry_app.command(
+    "sync",
+    epilog=exit_codes(
+        "every kind asked for was fetched into the cache",
+        "a service refused a listing (the others were still fetched)",
+        "the cache cannot be written, no profile serves what was asked, or the settings are wrong",
+        "the platform could not be reached (what was fetched before is kept)",
+    ),
+)
+def sync_command(
+    *,
+    what: Annotated[
+        SyncWhat,
+        typer.Option(
+            "--what",
+            help="What to fetch: the VXP directory (agencies, units, with a documents profile) "
+            "or the portal's catalogues (procedures, fields, organs, with a classic portal "
+            "profile); 'all' fetches what the profiles can serve.",
+        ),
+    ] = SyncWhat.ALL,
+    db: Annotated[
+        Path | None,
+        typer.Option("--cache", "--db", metavar="FILE", help=_DB_HELP, show_default=False),
+    ] = None,
+    config: ConfigOption = None,
+    sandbox: SandboxOption = None,
+    as_system: AsSystemOption = None,
+    verbose: VerboseOption = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help=_FORMAT_HELP)
+    ] = OutputFormat.TEXT,
+) -> None:
+    """Fetch registries from the platform's services into the local cache, and count them.
+
+    Entries are replaced by code and remember the service they came from; units the axis
+    marks deleted leave the cache. Look them up afterwards with 'lgsp registry lookup'.
+    """
+    path = db or default_registry_path()
+    data: dict[str, Any] = {"db": str(path), "kinds": []}
+    settings = load_settings(config, sandbox, as_system, output_format)
+    kinds = list(_SYNCS) if what is SyncWhat.ALL else [what.value]
+    served = [k for k in kinds if getattr(settings, _SYNCS[k][0]) is not None]
+    if what is not SyncWhat.ALL and not served:
+        need_profile(settings, _SYNCS[what.value][0], output_format, data)
+    if not served:
+        _fail(
+            "no profile to fetch from: give --config FILE, --sandbox URL or LGSP_* variables "
+            "with a documents or dossiers profile",
+            2,
+            output_format,
+            data,
+        )
+    results: list[dict[str, Any]] = []
+    worst = 0
+    try:
+        with RegistryCache(path) as cache, open_client(settings, verbose=verbose) as client:
+            for kind in served:
+                result: dict[str, Any] = {"kind": kind, "source": _SYNCS[kind][1], "fetched": None}
+                results.append(result)
+                try:
+                    result["fetched"] = _fetch(client, kind, cache)
+                except RemoteServiceError as exc:
+                    result["error"] = call_failure(exc)[1]
+                    worst = max(worst, refusal_code(exc))
+                except ConfigurationError as exc:
+                    result["error"] = str(exc)
+                    worst = max(worst, 2)
+                except (TransportError, AuthError) as exc:
+                    code, message = call_failure(exc)
+                    result["error"] = message
+                    worst = max(worst, code)
+                    break
+                result["in_cache"] = cache.count(RegistryKind(kind))
+    except (RegistryError, OSError) as exc:
+        message = (
+            str(exc) if isinstance(exc, RegistryError) else render.describe_error(exc)["message"]
+        )
+        _fail(f"cannot write the cache {path}: {message}", 2, output_format, data)
+    skipped = [k for k in kinds if k not in served]
+    if output_format is OutputFormat.JSON:
+        data.update({"kinds": results, "skipped": skipped, "ok": worst == 0})
+        typer.echo(render.dump_json(data))
+    else:
+        _render_sync(results, skipped, path)
+    raise typer.Exit(worst)
+
+
+def _render_sync(results: list[dict[str, Any]], skipped: list[str], db: Path) -> None:
+    console = render.make_console()
+    for result in results:
+        if result.get("error"):
+            line = Text(f"{result['kind']}: ")
+            line.append("FAILED", style="bold red")
+            line.append(f" - {result['error']}")
+        else:
+            line = Text(
+                f"{result['kind']}: fetched {result['fetched']:,} from {result['source']}; "
+                f"{result['in_cache']:,} in the cache"
+            )
+        console.print(line, soft_wrap=True)
+    for kind in skipped:
+        section = _SYNCS[kind][0]
+        console.print(Text(f"{kind}: skipped (no {section} profile)", style="dim"), soft_wrap=True)
+    console.print(Text(f"cache: {db}", style="dim"), soft_wrap=True)

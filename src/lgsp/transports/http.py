@@ -102,12 +102,13 @@ def _closed(request: Request) -> TransportError:
     )
 
 
-def _headers(request: Request) -> list[tuple[str, str]]:
-    headers = list(request.headers)
-    if isinstance(request.content, bytes):
-        return headers
-    if request.header("content-length") is None:
-        headers.append(("Content-Length", str(request.body_size())))
+def _headers(request: Request) -> list[tuple[bytes, bytes]]:
+    # A value outside ASCII (a Vietnamese description sent as a VXP header parameter) goes as
+    # UTF-8, as the official SDK's org.json text does and as aiohttp sends it; httpx would
+    # refuse the text.
+    headers = [(k.encode("ascii"), v.encode("utf-8")) for k, v in request.headers]
+    if not isinstance(request.content, bytes) and request.header("content-length") is None:
+        headers.append((b"Content-Length", str(request.body_size()).encode("ascii")))
     return headers
 
 

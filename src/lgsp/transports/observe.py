@@ -366,9 +366,15 @@ def _enabled(logger: Any, level: int) -> bool:
 
 @functools.cache
 def _stdlib_logger() -> EventLogger:
-    """Events rendered as ``key=value`` text into the standard ``logging`` logger ``lgsp``."""
+    """Events rendered as ``key=value`` text into the standard ``logging`` logger ``lgsp``.
+
+    The logger gets a NullHandler, as a library's should: nothing is printed unless the
+    application configures logging (Python's last-resort handler would print warnings)."""
+    base = logging.getLogger("lgsp")
+    if not base.handlers:
+        base.addHandler(logging.NullHandler())
     proxy = structlog.wrap_logger(
-        logging.getLogger("lgsp"),
+        base,
         processors=[
             redact_processor,
             structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True),

@@ -168,6 +168,17 @@ def sign_request(
     return headers
 
 
+def _utf8(value: str) -> str:
+    """A header value as text: servers decode header bytes as Latin-1 (RFC 9110), while the
+    SDK and lgsp send non-ASCII values as UTF-8 — undo the mis-decoding when there is one."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def verify_signed_headers(
     headers: Iterable[tuple[str, str]],
     secret_for: Callable[[str], str | bytes | None],
@@ -183,7 +194,7 @@ def verify_signed_headers(
 
     found: dict[str, str] = {}
     for name, value in headers:
-        found.setdefault(name.lower(), value)
+        found.setdefault(name.lower(), _utf8(value))
     sign_header = found.get((HEADER_PREFIX + "sign-header").lower())
     digest = found.get((HEADER_PREFIX + "hash-header").lower())
     if sign_header is None or digest is None:
