@@ -19,6 +19,7 @@ from benchmarks.edxml import CASES as EDXML_CASES
 from benchmarks.edxml import HEADER_TARGET_PER_S, REFERENCE_XSD_PER_S
 from benchmarks.outbox import CASES as OUTBOX_CASES
 from benchmarks.registry import CASES as REGISTRY_CASES
+from benchmarks.sandbox_load import CASES as SANDBOX_LOAD_CASES
 from benchmarks.signatures import CASES as SIGNATURE_CASES
 from benchmarks.soap import CASES as SOAP_CASES
 from benchmarks.transports import CASES as TRANSPORT_CASES
@@ -31,6 +32,7 @@ CASES = {
     **TRANSPORT_CASES,
     **SOAP_CASES,
     **OUTBOX_CASES,
+    **SANDBOX_LOAD_CASES,
 }
 
 

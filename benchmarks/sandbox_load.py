@@ -45,7 +45,7 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks._harness import Row, Settings, millis, table
+from benchmarks._harness import Row, Settings, millis, table, times
 from benchmarks._inputs import Inputs
 from lgsp import AsyncClient, package_to_bytes
 from lgsp.clients import RetrySettings, TimeoutSettings, VxpProfile
@@ -63,13 +63,18 @@ SENDER, RECEIVER = "000.00.00.G22", "000.00.00.H41"
 PLACEHOLDER = b"90000000"  # the number in the template; 8 digits, as every number sent
 
 # The sandbox's process: started with a JSON of options, prints its URL, serves until stdin
-# closes. Options the installed Sandbox does not take (``processes``) are left out.
+# closes. It runs as ``lgsp sandbox`` does (the defaults of ``serve`` for its worker threads
+# and processes) unless told otherwise; options the installed Sandbox does not take are left out.
 _SERVER = r"""
 import inspect, json, sys
-from lgsp.sandbox import Sandbox, SandboxConfig
+from lgsp.sandbox import Sandbox, SandboxConfig, serve
 options = json.loads(sys.argv[1])
 known = inspect.signature(Sandbox).parameters
-extra = {k: v for k, v in options.get("extra", {}).items() if k in known}
+as_served = {
+    k: p.default for k, p in inspect.signature(serve).parameters.items()
+    if k in ("workers", "processes")
+}
+extra = {k: v for k, v in {**as_served, **options.get("extra", {})}.items() if k in known}
 sandbox = Sandbox(SandboxConfig.demo(), db=options["db"], **extra).start()
 print(json.dumps({"url": sandbox.url, "extra": extra}), flush=True)
 sys.stdin.read()
@@ -77,17 +82,50 @@ sandbox.stop()
 """
 
 
+# The floor: uvicorn with the same loop and HTTP parser as the sandbox, answering every
+# ``sendEdoc`` with a DocId after reading and hashing the body — what any Python server on
+# this stack costs for the same exchange, measured in the same run.
+_FLOOR = r"""
+import hashlib, itertools, json, socket, sys, threading, uvicorn
+numbers = itertools.count(1)
+async def app(scope, receive, send):
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    hashlib.sha256(body).digest()
+    answer = json.dumps({"status": "OK", "ErrorCode": "0", "ErrorDesc": "",
+                         "DocId": str(next(numbers))}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]})
+    await send({"type": "http.response.body", "body": answer})
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+sock.listen(2048)
+server = uvicorn.Server(uvicorn.Config(app, loop="asyncio", http="h11", lifespan="off",
+                                       log_level="warning", access_log=False))
+thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
+thread.start()
+while not server.started:
+    threading.Event().wait(0.01)
+print(json.dumps({"url": "http://127.0.0.1:%d" % sock.getsockname()[1], "extra": {}}), flush=True)
+sys.stdin.read()
+server.should_exit = True
+thread.join()
+"""
+
+
 @contextlib.contextmanager
-def sandbox_process(db: Path, extra: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    """The sandbox in a child process; yields its URL, pid and the options it took."""
+def server_process(script: str, options: str) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """A server in a child process; yields its URL, pid and the options it took."""
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(root / "src"), env.get("PYTHONPATH", "")) if p
     )
-    options = json.dumps({"db": str(db), "extra": extra})
     process = subprocess.Popen(
-        [sys.executable, "-c", _SERVER, options],
+        [sys.executable, "-c", script, options],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
@@ -97,7 +135,7 @@ def sandbox_process(db: Path, extra: dict[str, Any]) -> Iterator[tuple[str, int,
         assert process.stdout is not None  # noqa: S101 - PIPE was asked for
         line = process.stdout.readline()
         if not line:
-            raise RuntimeError(f"the sandbox did not start (exit {process.wait(10)})")
+            raise RuntimeError(f"the server did not start (exit {process.wait(10)})")
         started = json.loads(line)
         yield started["url"], process.pid, started["extra"]
     finally:
@@ -108,6 +146,11 @@ def sandbox_process(db: Path, extra: dict[str, Any]) -> Iterator[tuple[str, int,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def sandbox_process(db: Path, extra: dict[str, Any]) -> Any:
+    """The sandbox in a child process, its store at ``db``."""
+    return server_process(_SERVER, json.dumps({"db": str(db), "extra": extra}))
 
 
 class Packages:
@@ -247,6 +290,16 @@ class Phase:
     def per_second(self) -> float:
         return len(self.accepted) / self.elapsed
 
+    def timeline(self, step: float = 5.0) -> list[int]:
+        """Accepted sends started in each ``step`` seconds of the phase (does it hold up?)."""
+        if not self.records:
+            return []
+        start = min(r.started for r in self.records)
+        counts = [0] * (int(self.elapsed // step) + 1)
+        for r in self.accepted:
+            counts[int((r.started - start) // step)] += 1
+        return counts
+
     def latency(self, q: int) -> float:
         """The q-th percentile of send latency (accepted sends)."""
         values = sorted(r.seconds for r in self.accepted) or [float("nan")]
@@ -369,71 +422,82 @@ def run_load(
             if spy is not None:
                 spy.wait()
         proof = prove_exactly_once(db, [warm, *phases])
+    with server_process(_FLOOR, "{}") as (url, pid, _):
+        asyncio.run(_with_aiohttp(url, packages, 0.5, 900_000))
+        server_cpu, own_cpu = _cpu_seconds(pid), sum(os.times()[:2])
+        records, elapsed = asyncio.run(_with_aiohttp(url, packages, seconds, 800_000))
+        floor = Phase("floor", records, elapsed, _cpu_seconds(pid) - server_cpu)
+        floor.client_cpu = sum(os.times()[:2]) - own_cpu
     info = {
         "clients": clients,
         "package_bytes": packages.size,
         "sandbox_options": took,
         "warm_up_packages": len(warm.accepted),
+        "floor": floor,
     }
     return phases, proof, info
+
+
+def _cpu_row(phase: Phase, case: str) -> Row:
+    done = max(1, len(phase.records))
+    busy = f"{phase.server_cpu / phase.elapsed:.2f} / {phase.client_cpu / phase.elapsed:.2f}"
+    return Row(
+        case=case,
+        figure=f"{millis(phase.server_cpu / done)} / {millis(phase.client_cpu / done)} ({busy})",
+        baseline="",
+        ratio="",
+        target="",
+        met=None,
+        data={"server_cpu_seconds": phase.server_cpu, "client_cpu_seconds": phase.client_cpu},
+    )
 
 
 def _rows(
     phases: list[Phase], proof: tuple[bool, str, dict[str, int]], info: dict[str, Any]
 ) -> list[Row]:
+    floor: Phase = info["floor"]
+    facts = {k: v for k, v in info.items() if k != "floor"}
+    floor_rate = floor.per_second
     rows: list[Row] = []
     for phase in phases:
         errors = [r for r in phase.records if r.error is not None]
         rate = phase.per_second
         rows.append(
             Row(
-                case=f"sandbox load, {info['clients']} × {phase.name}, "
-                f"{info['package_bytes'] // 1000} KB packages",
+                case=f"sandbox load, {facts['clients']} × {phase.name}, "
+                f"{facts['package_bytes'] // 1000} KB packages",
                 figure=f"{rate:,.0f} packages/s",
-                baseline="",
-                ratio="",
+                baseline=f"{floor_rate:,.0f}/s bare uvicorn+h11",
+                ratio=times(floor_rate / rate) if rate else "",
                 target=f"≥ {TARGET_PER_S:,.0f}/s",
                 met=rate >= TARGET_PER_S,
                 data={
                     "per_s": rate,
+                    "floor_per_s": floor_rate,
+                    "time_ratio": floor_rate / rate if rate else None,
                     "accepted": len(phase.accepted),
                     "errors": len(errors),
                     "first_error": errors[0].error if errors else None,
                     "seconds": phase.elapsed,
                     "p50_seconds": phase.latency(50),
                     "p99_seconds": phase.latency(99),
-                    **info,
+                    **facts,
                 },
             )
         )
-        done = max(1, len(phase.records))
-        busy = f"{phase.server_cpu / phase.elapsed:.2f} / {phase.client_cpu / phase.elapsed:.2f}"
-        rows.append(
-            Row(
-                case="  CPU per package: sandbox / this process (cores busy)",
-                figure=f"{millis(phase.server_cpu / done)} / {millis(phase.client_cpu / done)} "
-                f"({busy})",
-                baseline="",
-                ratio="",
-                target="",
-                met=None,
-                data={
-                    "server_cpu_seconds": phase.server_cpu,
-                    "client_cpu_seconds": phase.client_cpu,
-                },
-            )
-        )
+        rows.append(_cpu_row(phase, "  CPU per package: sandbox / this process (cores busy)"))
         rows.append(
             Row(
                 case="  latency of a send p50 / p99",
                 figure=f"{millis(phase.latency(50))} / {millis(phase.latency(99))}",
-                baseline="",
+                baseline=f"{millis(floor.latency(50))} / {millis(floor.latency(99))}",
                 ratio="",
                 target="",
                 met=None,
                 data={"errors": len(errors)},
             )
         )
+    rows.append(_cpu_row(floor, "  floor: CPU per exchange, server / this process"))
     ok, text, counts = proof
     rows.append(
         Row(
@@ -474,7 +538,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     phases, proof, info = run_load(seconds, args.clients, extra=extra, py_spy=args.py_spy)
     print(table(_rows(phases, proof, info)))
+    timeline = {p.name: p.timeline() for p in phases}
     print(json.dumps({"sandbox_options": info["sandbox_options"], "proof": proof[2]}))
+    print(json.dumps({"accepted per 5 s": timeline}))
     return 0
 
 
