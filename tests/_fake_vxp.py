@@ -18,7 +18,7 @@ from typing import Any
 
 from lgsp.errors import AuthError
 from lgsp.transports import Request, Response
-from lgsp.transports.vxp_signing import verify_signed_headers
+from lgsp.transports.vxp_signing import sdk_hex, verify_signed_headers
 
 SECRETS = {"vxp.saas.03": "sender-secret", "vxp.saas.07": "receiver-secret"}
 
@@ -102,7 +102,7 @@ class FakeVxp:
 
     def op_sendEdoc(self, params: dict[str, str], body: bytes) -> dict[str, Any]:
         digest = hashlib.sha256(body).digest()
-        unpadded = "".join(format(b, "x") for b in digest)
+        unpadded = sdk_hex(digest)
         if params.get("hash-file") not in (unpadded, digest.hex()):
             return {"status": "FAIL", "ErrorCode": "-1", "ErrorDesc": "hash-file mismatch"}
         if self.dedupe and digest.hex() in self.by_hash:

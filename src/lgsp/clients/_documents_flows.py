@@ -36,6 +36,7 @@ from lgsp.errors import (
 from lgsp.transports.base import Response
 from lgsp.transports.flow import Effect, Invoke
 from lgsp.transports.retry import RetryPolicy, call
+from lgsp.transports.vxp_signing import sdk_hex
 
 __all__ = ["DocumentFlows", "Payload", "prepare_payload"]
 
@@ -72,7 +73,7 @@ def _hashes(content: bytes | Path) -> tuple[str, str]:
             while chunk := handle.read(1024 * 1024):
                 digest.update(chunk)
     raw = digest.digest()
-    return raw.hex(), "".join(format(b, "x") for b in raw)
+    return raw.hex(), sdk_hex(raw)
 
 
 def prepare_payload(
@@ -333,7 +334,7 @@ class DocumentFlows:
                 )
                 continue
             params = entry.params
-            sdk = "".join(format(b, "x") for b in bytes.fromhex(entry.payload_sha256))
+            sdk = sdk_hex(bytes.fromhex(entry.payload_sha256))
             payload = Payload(
                 Path(entry.payload_path),
                 entry.payload_sha256,

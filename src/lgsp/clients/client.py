@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from lgsp.clients._core import PortalService, TokenPortalService, VxpService, require
 from lgsp.clients._documents_flows import DocumentFlows
@@ -78,18 +78,25 @@ class _Core:
         self.download_dir = Path(download_dir) if download_dir is not None else None
         self.verify = verify
         self.cert = cert
+        self._document_flows: DocumentFlows | None = None
+        # The flows of each resource, shared by the sync and async facades.
+        self.agency_flows = _AgencyFlows(lambda: self.documents_service, self.retry)
+        self.dossier_flows = _DossierFlows(lambda: self.dossiers_service, self.retry)
+        self.catalogue_flows = _CatalogueFlows(lambda: self.dossiers_service, self.retry)
 
     def document_flows(self) -> DocumentFlows:
-
-        service = require(self.documents_service, "document exchange", "documents")
-        return DocumentFlows(
-            service,
-            self.retry,
-            outbox=self.outbox,
-            inbox=self.inbox,
-            download_dir=self.download_dir,
-            lease_seconds=self.outbox_lease,
-        )
+        """The document flows (made on first use: no documents profile is an error only then)."""
+        if self._document_flows is None:
+            service = require(self.documents_service, "document exchange", "documents")
+            self._document_flows = DocumentFlows(
+                service,
+                self.retry,
+                outbox=self.outbox,
+                inbox=self.inbox,
+                download_dir=self.download_dir,
+                lease_seconds=self.outbox_lease,
+            )
+        return self._document_flows
 
     def close_stores(self) -> None:
         for store in self._own_stores:
@@ -112,7 +119,32 @@ def _open_inbox(value: Any) -> Any:
     return Inbox(value)
 
 
-class Client:
+class _ClientBase:
+    """What both clients share: the configuration core and access to its parts."""
+
+    _core: _Core
+
+    @classmethod
+    def from_settings(cls, settings: Any = None, **overrides: Any) -> Self:
+        """A client for the deployment ``settings`` describe (default: from the environment)."""
+        from lgsp.clients._profiles import client_arguments
+
+        return cls(**{**client_arguments(settings), **overrides})
+
+    @property
+    def observer(self) -> Observer | None:
+        return self._core.observer
+
+    @property
+    def outbox(self) -> Any:
+        return self._core.outbox
+
+    @property
+    def inbox(self) -> Any:
+        return self._core.inbox
+
+
+class Client(_ClientBase):
     """The blocking client. Resources: ``documents``, ``agencies``, ``dossiers``,
     ``catalogue``. Give services explicitly, or build from settings with
     :meth:`from_settings`; ``transport`` defaults to :class:`~lgsp.transports.HttpTransport`
@@ -149,16 +181,9 @@ class Client:
         self._own_transport = transport is None
         core = self._core
         self.documents = Documents(core.document_flows, self)
-        self.agencies = Agencies(_AgencyFlows(lambda: core.documents_service, core.retry), self)
-        self.dossiers = Dossiers(_DossierFlows(lambda: core.dossiers_service, core.retry), self)
-        self.catalogue = Catalogue(_CatalogueFlows(lambda: core.dossiers_service, core.retry), self)
-
-    @classmethod
-    def from_settings(cls, settings: Any = None, **overrides: Any) -> Client:
-        """A client for the deployment ``settings`` describe (default: from the environment)."""
-        from lgsp.clients._profiles import client_arguments
-
-        return cls(**{**client_arguments(settings), **overrides})
+        self.agencies = Agencies(core.agency_flows, self)
+        self.dossiers = Dossiers(core.dossier_flows, self)
+        self.catalogue = Catalogue(core.catalogue_flows, self)
 
     @property
     def transport(self) -> Transport:
@@ -167,18 +192,6 @@ class Client:
 
             self._transport = HttpTransport(verify=self._core.verify, cert=self._core.cert)
         return self._transport
-
-    @property
-    def observer(self) -> Observer | None:
-        return self._core.observer
-
-    @property
-    def outbox(self) -> Any:
-        return self._core.outbox
-
-    @property
-    def inbox(self) -> Any:
-        return self._core.inbox
 
     def close(self) -> None:
         if self._own_transport and self._transport is not None:
@@ -192,7 +205,7 @@ class Client:
         self.close()
 
 
-class AsyncClient:
+class AsyncClient(_ClientBase):
     """The async client; the same resources as :class:`Client`, with coroutine methods.
 
     ``transport`` defaults to lgsp's aiohttp-backed transport (httpx's own async pool does
@@ -230,39 +243,15 @@ class AsyncClient:
         self._own_transport = transport is None
         core = self._core
         self.documents = AsyncDocuments(core.document_flows, self)
-        self.agencies = AsyncAgencies(
-            _AgencyFlows(lambda: core.documents_service, core.retry), self
-        )
-        self.dossiers = AsyncDossiers(
-            _DossierFlows(lambda: core.dossiers_service, core.retry), self
-        )
-        self.catalogue = AsyncCatalogue(
-            _CatalogueFlows(lambda: core.dossiers_service, core.retry), self
-        )
-
-    @classmethod
-    def from_settings(cls, settings: Any = None, **overrides: Any) -> AsyncClient:
-        from lgsp.clients._profiles import client_arguments
-
-        return cls(**{**client_arguments(settings), **overrides})
+        self.agencies = AsyncAgencies(core.agency_flows, self)
+        self.dossiers = AsyncDossiers(core.dossier_flows, self)
+        self.catalogue = AsyncCatalogue(core.catalogue_flows, self)
 
     @property
     def async_transport(self) -> AsyncTransport:
         if self._transport is None:
             self._transport = _default_async_transport(self._core.verify, self._core.cert)
         return self._transport
-
-    @property
-    def observer(self) -> Observer | None:
-        return self._core.observer
-
-    @property
-    def outbox(self) -> Any:
-        return self._core.outbox
-
-    @property
-    def inbox(self) -> Any:
-        return self._core.inbox
 
     async def aclose(self) -> None:
         if self._own_transport and self._transport is not None:

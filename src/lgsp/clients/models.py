@@ -10,8 +10,11 @@ import dataclasses
 import enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
+# Received items read like the registry's records: unknown fields kept, numbers as text, blank
+# strings as absent.
+from lgsp.registry.models import _Tolerant
 from lgsp.transports.base import Request, Response
 
 __all__ = [
@@ -65,25 +68,7 @@ class SendOutcome:
     response: Response | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
-class _Received(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-        extra="allow",
-        coerce_numbers_to_str=True,
-        str_strip_whitespace=True,
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _blank_is_absent(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {
-                k: (None if isinstance(v, str) and not v.strip() else v) for k, v in data.items()
-            }
-        return data
-
-
-class ReceivedItem(_Received):
+class ReceivedItem(_Tolerant):
     """An item of ``getReceivedEdocList`` (vn-contracts §2.2)."""
 
     doc_id: str = Field(alias="docId", min_length=1)
@@ -100,7 +85,7 @@ class ReceivedItem(_Received):
     version_sdk: str | None = Field(None, alias="versionSdk")
 
 
-class SentItem(_Received):
+class SentItem(_Tolerant):
     """An item of ``getSentEdocList`` (vn-contracts §2.2)."""
 
     sender_doc_id: str | None = Field(None, alias="senderDocId")

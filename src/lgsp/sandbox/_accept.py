@@ -27,6 +27,7 @@ from lgsp.sandbox._common import Refusal
 from lgsp.sandbox._directory import is_known, organs_of
 from lgsp.sandbox._readers import PackageFacts, read_checked
 from lgsp.sandbox.state import SandboxState
+from lgsp.transports.vxp_signing import sdk_hex
 
 __all__ = ["Accepted", "Draft", "Pending", "Submission", "accept", "begin", "finish", "submit"]
 
@@ -60,7 +61,7 @@ class Accepted:
 
 def _hash_matches(claimed: str, digest: bytes) -> bool:
     value = claimed.strip().strip('"').lower()
-    return value in (digest.hex(), "".join(format(b, "x") for b in digest))
+    return value in (digest.hex(), sdk_hex(digest))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ __all__ = [
     "java_string_hash",
     "param_value",
     "sdk_file_hash",
+    "sdk_hex",
     "sdk_timestamp",
     "sign_request",
     "verify_signed_headers",
@@ -98,7 +99,12 @@ def sdk_file_hash(data: bytes | Iterable[bytes]) -> str:
     else:
         for chunk in data:
             digest.update(chunk)
-    return "".join(format(b, "x") for b in digest.digest())
+    return sdk_hex(digest.digest())
+
+
+def sdk_hex(digest: bytes) -> str:
+    """A digest written as the SDK writes ``hash-file``: each byte in hex, no leading zero."""
+    return "".join(format(b, "x") for b in digest)
 
 
 def param_value(name: str, value: str | Sequence[str]) -> str:
