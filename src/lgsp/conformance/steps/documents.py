@@ -1,0 +1,3 @@
+"""Actions: documents."""
+
+from __future__ import annotations

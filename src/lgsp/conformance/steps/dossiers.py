@@ -1,0 +1,3 @@
+"""Actions: dossiers."""
+
+from __future__ import annotations

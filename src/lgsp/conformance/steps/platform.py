@@ -1,0 +1,3 @@
+"""Actions: platform."""
+
+from __future__ import annotations
