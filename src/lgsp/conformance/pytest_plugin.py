@@ -1,0 +1,1 @@
+"""The pytest plugin of the conformance kit (placeholder: fixtures and options land next)."""
