@@ -476,6 +476,9 @@ def test_vxp_requests_carry_exactly_the_sdk_headers(tmp_path: Path) -> None:
         "XroadVnpt-version",
     }
     assert send.header("content-type") == "application/octet-stream"
+    for request in (send, ack):  # each header once: two Content-Type headers are invalid HTTP
+        names = [k.lower() for k, _ in request.headers]
+        assert len(names) == len(set(names)), names
     assert send.header("user-agent") == "JAVASDKAgent/1.0.0 XRoad/VPCP"
     assert ack.header("XroadVnpt-sign-header-key") == "systemid;docId;timestamp;Content-Type;status"
     assert ack.content == b"{}"

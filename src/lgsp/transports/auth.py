@@ -266,7 +266,7 @@ class VxpSigning:
         kept = tuple(
             (k, v)
             for k, v in request.headers
-            if not k.startswith(HEADER_PREFIX) and k.lower() != "user-agent"
+            if not k.startswith(HEADER_PREFIX) and k.lower() not in ("user-agent", "content-type")
         )
         return request.replace(headers=kept + tuple(signed))
         yield  # pragma: no cover
