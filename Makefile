@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench clean
+.PHONY: demo test lint types unit bench conformance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,5 +32,15 @@ test: lint types unit
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
 
+# The endpoint suite against a sandbox the kit starts, one run per profile; a JUnit and an
+# HTML report per profile in reports/.
+PROFILES := vxp gateway soap-hub portal portal-token
+conformance: $(STAMP)
+	mkdir -p reports
+	for p in $(PROFILES); do \
+		$(BIN)/lgsp conformance endpoint --profile $$p --out reports/$$p.xml \
+			--out reports/$$p.html -q || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache reports

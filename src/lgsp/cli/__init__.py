@@ -1,10 +1,12 @@
 """The ``lgsp`` command line: validate, inspect, extract, sign, verify, send, receive, status,
-dossier, registry, sandbox, demo.
+dossier, registry, sandbox, conformance, demo.
 
 Run ``lgsp --help`` (or ``python -m lgsp.cli --help``) for the commands and exit codes.
 """
 
 from lgsp.cli import (  # noqa: F401 - register their commands
+    conformance,
+    conformance_endpoint,
     dossier,
     exchange,
     receive,
