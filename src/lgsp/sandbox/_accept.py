@@ -10,6 +10,11 @@ recorded as such). A document goes to its ``To`` organs, a status package to the
 Resending the same bytes from the same sender returns the first DocId (``config.dedupe``): the
 check runs before parsing (a retry costs a hash and one lookup) and again inside the write
 transaction, so concurrent resends cannot store a second copy.
+
+A body above ``config.max_package_bytes`` is refused (413) while it is read
+(:func:`read_body`), before anything parses it. The defects that concern taking a package in
+(:class:`~lgsp.sandbox.faults.Defect`) each have their one branch here or in the
+:class:`~lgsp.sandbox._readers.ReadPolicy` made here.
 """
 
 from __future__ import annotations
@@ -21,15 +26,29 @@ import logging
 import sqlite3
 from collections.abc import Callable, Collection, Sequence
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from lgsp.sandbox._common import Refusal
 from lgsp.sandbox._directory import is_known, organs_of
-from lgsp.sandbox._readers import PackageFacts, read_checked
+from lgsp.sandbox._readers import PackageFacts, ReadPolicy, read_checked
+from lgsp.sandbox.faults import Defect
 from lgsp.sandbox.state import SandboxState
 from lgsp.transports.vxp_signing import sdk_hex
 
-__all__ = ["Accepted", "Draft", "Pending", "Submission", "accept", "begin", "finish", "submit"]
+__all__ = [
+    "Accepted",
+    "Draft",
+    "Pending",
+    "Submission",
+    "accept",
+    "begin",
+    "finish",
+    "package_limit",
+    "read_body",
+    "submit",
+    "too_large",
+]
 
 _log = logging.getLogger("lgsp.sandbox")
 
@@ -64,6 +83,49 @@ def _hash_matches(claimed: str, digest: bytes) -> bool:
     return value in (digest.hex(), sdk_hex(digest))
 
 
+# -- the size of a package -----------------------------------------------------------------
+
+
+def package_limit(state: SandboxState) -> int | None:
+    """The largest package taken, in bytes; None when the sandbox plays ``ignore-size-limit``."""
+    if state.faults.plays(Defect.IGNORE_SIZE_LIMIT):
+        return None
+    return state.config.max_package_bytes
+
+
+def too_large(limit: int, size: int | None = None) -> Refusal:
+    """The 413 refusal of a body (or package) above ``limit``."""
+    seen = f"{size} bytes" if size is not None else f"more than {limit} bytes"
+    return Refusal(
+        413,
+        "413",
+        f"the package is too large ({seen}): the limit is {limit} bytes "
+        f"({limit / (1024 * 1024):g} MiB, max_package_bytes)",
+    )
+
+
+async def read_body(request: Request, limit: int | None) -> bytes:
+    """The request body, refused (413) as soon as it passes ``limit`` bytes (None: no limit):
+    a declared Content-Length above it is refused before a byte is read, and a body is never
+    buffered past it. (uvicorn drains what the client still sends after the answer.)"""
+    if limit is None:
+        return await request.body()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit, int(declared))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# -- taking a package in --------------------------------------------------------------------
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Draft:
     """A package past the cheap checks, waiting to be read: what :func:`finish` needs."""
@@ -71,11 +133,34 @@ class Draft:
     sub: Submission
     body: bytes
     sha: str
-    routed: bool  # the call's own from/to were checked already
+    #: How it is read, with the time of receipt.
+    policy: ReadPolicy
+    #: The receivers to deliver to, when the call's own from/to were checked already.
+    deliver_to: list[str] | None
 
     @property
     def label(self) -> str:
         return f"package from {self.sub.sender}"
+
+
+def _policy(state: SandboxState) -> ReadPolicy:
+    defects = state.faults.defects
+    return ReadPolicy(
+        profile=state.config.profile,
+        received=state.clock(),
+        validate=Defect.ACCEPT_INVALID_PACKAGE not in defects,
+        verify=Defect.ACCEPT_BAD_SIGNATURE not in defects,
+        certificate_dates=Defect.ACCEPT_EXPIRED_CERTIFICATE not in defects,
+        trust_anchors=tuple(str(path) for path in state.config.trust_anchors),
+    )
+
+
+def _dedupes(state: SandboxState) -> bool:
+    return state.config.dedupe and not state.faults.plays(Defect.DUPLICATE_SEND)
+
+
+#: The defect that loses each kind of package.
+_LOST_BY = {"edoc": Defect.LOSE_DOCUMENT, "status": Defect.LOSE_STATUS}
 
 
 def _check_route(
@@ -84,7 +169,8 @@ def _check_route(
     sub: Submission,
     sender_organ: str,
     receivers: Collection[str],
-) -> None:
+) -> list[str]:
+    """The receivers to deliver to, once the sender may send as ``sender_organ`` to them."""
     if sub.system_id is not None:
         allowed = organs_of(state, db, sub.system_id)
         if sender_organ not in allowed:
@@ -96,9 +182,12 @@ def _check_route(
             )
     unknown = [organ for organ in receivers if not is_known(state, db, organ)]
     if unknown:
+        if state.faults.plays(Defect.ACCEPT_UNKNOWN_ORGAN):
+            return [organ for organ in receivers if organ not in unknown]
         raise Refusal(
             404, "404", f"no agency {', '.join(unknown)} in the directory: cannot deliver"
         )
+    return list(receivers)
 
 
 _FIRST_COPY = "SELECT doc_id FROM vxp_documents WHERE sender = ? AND sha256 = ? LIMIT 1"
@@ -113,15 +202,16 @@ def begin(state: SandboxState, sub: Submission, body: bytes) -> Accepted | Draft
     if sub.hash_file is not None and not _hash_matches(sub.hash_file, raw):
         raise Refusal(400, "400", "hash-file does not match the SHA-256 of the body")
     sha = raw.hex()
-    routed = bool(sub.from_organ and sub.to_organs)
+    deliver_to = None
     with state.store.reading() as db:
-        if state.config.dedupe:
+        if _dedupes(state):
             row = db.execute(_FIRST_COPY, (sub.sender, sha)).fetchone()
             if row is not None:
                 return Accepted(str(row[0]), True, "")
-        if routed:
-            _check_route(state, db, sub, sub.from_organ or "", sub.to_organs or ())
-    return Draft(sub, body, sha, routed)
+        if sub.from_organ and sub.to_organs:
+            to = list(dict.fromkeys(sub.to_organs))
+            deliver_to = _check_route(state, db, sub, sub.from_organ, to)
+    return Draft(sub, body, sha, _policy(state), deliver_to)
 
 
 def finish(state: SandboxState, draft: Draft, read: PackageFacts) -> Accepted:
@@ -140,12 +230,15 @@ def finish(state: SandboxState, draft: Draft, read: PackageFacts) -> Accepted:
     if not receivers:
         what = "ResponseFor/OrganId" if read.message_type == "status" else "To/OrganId"
         raise Refusal(422, "422", f"the package names no receiver ({what})")
-    if not draft.routed:
+    deliver_to = draft.deliver_to
+    if deliver_to is None:
         with state.store.reading() as db:
-            _check_route(state, db, sub, sender_organ, receivers)
+            deliver_to = _check_route(state, db, sub, sender_organ, receivers)
+    if state.faults.plays(_LOST_BY[read.message_type]):
+        deliver_to = []  # accepted, and delivered to nobody
     now = state.clock()
     with state.store.transaction() as db:
-        if state.config.dedupe:
+        if _dedupes(state):
             row = db.execute(_FIRST_COPY, (sub.sender, draft.sha)).fetchone()
             if row is not None:
                 return Accepted(str(row[0]), True, read.message_type)
@@ -176,7 +269,7 @@ def finish(state: SandboxState, draft: Draft, read: PackageFacts) -> Accepted:
         db.execute("INSERT INTO vxp_payloads (doc_id, data) VALUES (?, ?)", (doc_id, draft.body))
         db.executemany(
             "INSERT INTO vxp_deliveries (doc_id, organ, updated) VALUES (?, ?, ?)",
-            [(doc_id, organ, now) for organ in receivers],
+            [(doc_id, organ, now) for organ in deliver_to],
         )
     return Accepted(str(doc_id), False, read.message_type)
 
@@ -187,7 +280,7 @@ def accept(state: SandboxState, sub: Submission, body: bytes) -> Accepted:
     first = begin(state, sub, body)
     if isinstance(first, Accepted):
         return first
-    return finish(state, first, read_checked(state.config.profile, body, first.label))
+    return finish(state, first, read_checked(first.policy, body, first.label))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -201,7 +294,7 @@ class Pending:
     async def resolve(self, state: SandboxState) -> Response:
         try:
             facts = await state.readers.read(
-                state.workers, state.config.profile, self.draft.body, self.draft.label
+                state.workers, self.draft.policy, self.draft.body, self.draft.label
             )
             accepted = await state.workers.run(finish, state, self.draft, facts)
         except Refusal as refusal:

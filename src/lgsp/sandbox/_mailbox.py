@@ -13,12 +13,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lgsp.sandbox._common import Refusal, vxp_time
+from lgsp.sandbox.faults import Defect
+
+if TYPE_CHECKING:
+    from lgsp.sandbox.state import SandboxState
 
 __all__ = [
     "STATUSES",
+    "acknowledge",
     "count_waiting",
     "payload",
     "received",
@@ -191,6 +196,28 @@ def payload(
     return bytes(data[0])
 
 
+def acknowledge(
+    state: SandboxState,
+    *,
+    doc_id: str,
+    organs: Collection[str],
+    status: str | None,
+    description: str | None,
+) -> int:
+    """A receiver's ``updateStatus`` / ``UpdateTraces``: :func:`update_status` in its own
+    transaction; with the ``ack-without-effect`` defect, checked and answered but not kept."""
+    with state.store.transaction() as db:
+        return update_status(
+            db,
+            doc_id=doc_id,
+            organs=organs,
+            status=status,
+            description=description,
+            now=state.clock(),
+            record=not state.faults.plays(Defect.ACK_WITHOUT_EFFECT),
+        )
+
+
 def update_status(
     db: sqlite3.Connection,
     *,
@@ -199,9 +226,11 @@ def update_status(
     status: str | None,
     description: str | None,
     now: float,
+    record: bool = True,
 ) -> int:
-    """Set the caller's deliveries of ``doc_id`` to ``status``; how many changed. Run inside
-    a write transaction."""
+    """Set the caller's deliveries of ``doc_id`` to ``status``; how many changed (or would,
+    with ``record`` False: everything is checked, nothing written). Run inside a write
+    transaction."""
     wanted = (status or "").strip().strip('"').lower()
     if wanted not in ("processing", "done", "fail"):
         raise Refusal(400, "400", f"status must be done, fail or processing (got {status!r})")
@@ -221,6 +250,8 @@ def update_status(
         raise Refusal(403, "403", f"the document {doc_id} is not addressed to the caller")
     if any(current == "done" and wanted != "done" for _, current in rows):
         raise Refusal(409, "409", f"the document {doc_id} is already done: its status is final")
+    if not record:
+        return len(rows)
     db.executemany(
         "UPDATE vxp_deliveries SET status = ?, description = ?, updated = ?"
         " WHERE doc_id = ? AND organ = ?",

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from lgsp.dossiers import (
     DossierProgressItem,
     DossierSyncItem,
-    check_transition,
     validate_dossier,
 )
 from lgsp.errors import DossierError, ValidationError
@@ -26,6 +25,7 @@ from lgsp.sandbox._portal_common import (
     Answer,
     Call,
     Refusal,
+    check_move,
     errors_of,
     findings_text,
     read_json,
@@ -237,7 +237,7 @@ class ClassicPortal:
                 ClassicCode.CONFLICT,
                 f"{item.code} was synced before: send isUpdating True to change it",
             )
-        _move(existing, item.status)
+        _move(self.state, existing, item.status)
         update_dossier(conn, item.code, status=item.status, body=item.body, now=now)
         if item.status != existing.status:
             add_history(conn, item.code, item.status, "DongBoHoSoMC", now=now)
@@ -273,7 +273,7 @@ class ClassicPortal:
                 f"{item.code} is unknown: sync it with DongBoHoSoMC first",
             )
         _owned(existing, user)
-        _move(existing, item.status)
+        _move(self.state, existing, item.status)
         update_dossier(conn, item.code, status=item.status, now=now)
         add_history(conn, item.code, item.status, "CapNhatTienDoHoSoMC", now=now, step=item.body)
 
@@ -369,10 +369,10 @@ def _owned(existing: StoredDossier, user: PortalUser) -> None:
         )
 
 
-def _move(existing: StoredDossier, status: int) -> None:
+def _move(state: SandboxState, existing: StoredDossier, status: int) -> None:
     """Refuse a status change the default table forbids, naming the rule."""
     try:
-        check_transition(existing.status, status, dossier_code=existing.code)
+        check_move(state, existing.status, status, existing.code)
     except DossierError as exc:
         raise Refusal(ClassicCode.TRANSITION, str(exc), rule=exc.rule) from None
 

@@ -7,15 +7,20 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lgsp.dossiers import VIETNAM_TZ
+from lgsp.dossiers import VIETNAM_TZ, check_transition
 from lgsp.findings import Finding
+from lgsp.sandbox.faults import Defect
+
+if TYPE_CHECKING:
+    from lgsp.sandbox.state import SandboxState
 
 __all__ = [
     "Answer",
     "Call",
     "Refusal",
+    "check_move",
     "errors_of",
     "findings_text",
     "read_json",
@@ -57,6 +62,14 @@ class Refusal(Exception):  # noqa: N818 - a refusal is an answer, not a failure 
 def vietnam_day(now: float) -> dt.date:
     """The calendar day in Vietnam at ``now`` (seconds since the epoch)."""
     return dt.datetime.fromtimestamp(now, VIETNAM_TZ).date()
+
+
+def check_move(state: SandboxState, current: int, new: int, code: str) -> None:
+    """:func:`lgsp.dossiers.check_transition` (raises DossierError), unless the sandbox plays
+    the ``allow-illegal-transition`` defect."""
+    if state.faults.plays(Defect.ALLOW_ILLEGAL_TRANSITION):
+        return
+    check_transition(current, new, dossier_code=code)
 
 
 def errors_of(findings: Iterable[Finding]) -> list[Finding]:

@@ -3,7 +3,8 @@
 Started by :class:`lgsp.sandbox._readers.PackageReaders` as a fresh interpreter (never a fork,
 never a re-import of the caller's script). It answers requests on its standard streams until
 its input ends. Request: a 12-byte head (the lengths of a JSON header and of the package, and
-a spare word), the header ``{"profile", "label"}``, the package bytes. Reply: a 4-byte length
+a spare word), the header ``{"policy", "label"}`` (``policy``: the fields of a
+:class:`~lgsp.sandbox._readers.ReadPolicy`), the package bytes. Reply: a 4-byte length
 and a JSON object — ``{"facts": {...}}``, ``{"refusal": [status, code, message]}`` or
 ``{"error": "..."}``.
 """
@@ -20,10 +21,12 @@ from lgsp.sandbox._readers import HEAD, REPLY
 
 def _answer(header: dict[str, Any], body: bytes) -> dict[str, Any]:
     from lgsp.sandbox._common import Refusal
-    from lgsp.sandbox._readers import read_checked
+    from lgsp.sandbox._readers import ReadPolicy, read_checked
 
     try:
-        facts = read_checked(header["profile"], body, header["label"])
+        policy = header["policy"]
+        policy["trust_anchors"] = tuple(policy.get("trust_anchors", ()))
+        facts = read_checked(ReadPolicy(**policy), body, header["label"])
     except Refusal as refusal:
         return {"refusal": [refusal.status, refusal.code, refusal.message]}
     except Exception as exc:  # noqa: BLE001 - reported to the server, which logs it

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
+import functools
 import json
 import os
 import struct
@@ -25,9 +27,14 @@ from lgsp.documents import DocumentPackage, StatusPackage, read_package, validat
 from lgsp.errors import LgspError
 from lgsp.findings import Finding, Profile
 from lgsp.sandbox._common import Refusal, Workers
-from lgsp.signatures import verify_package
+from lgsp.signatures import (
+    TrustSettings,
+    VerificationResult,
+    validate_certificate,
+    verify_package,
+)
 
-__all__ = ["PackageFacts", "PackageReaders", "read_checked"]
+__all__ = ["PackageFacts", "PackageReaders", "ReadPolicy", "read_checked"]
 
 _SHOWN_FINDINGS = 8
 #: The worker's wire format (see :mod:`lgsp.sandbox._reader_worker`): a request's head (the
@@ -51,6 +58,24 @@ class PackageFacts:
     status_code: str | None
     signature: str
     signature_note: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReadPolicy:
+    """How a received package is checked: plain data (it crosses to worker processes as JSON).
+    The switches are off only when the sandbox plays the matching defect."""
+
+    profile: Profile
+    #: The time of receipt, epoch seconds: certificates must be valid then.
+    received: float
+    #: Validate under ``profile`` (off: ``accept-invalid-package``).
+    validate: bool = True
+    #: Refuse a signature that does not verify (off: ``accept-bad-signature``).
+    verify: bool = True
+    #: Refuse a signing certificate outside its validity (off: ``accept-expired-certificate``).
+    certificate_dates: bool = True
+    #: PEM files of the trusted CAs; empty: the signer's path is not checked.
+    trust_anchors: tuple[str, ...] = ()
 
 
 def _findings_text(errors: list[Finding]) -> str:
@@ -87,37 +112,104 @@ def _facts(pkg: DocumentPackage | StatusPackage, signature: str, note: str | Non
     )
 
 
-def read_checked(profile: Profile, body: bytes, label: str) -> PackageFacts:
-    """Read with :func:`lgsp.read_package`, validate under ``profile``, verify a signature
-    when there is one (``interop`` policy); a :class:`Refusal` (422) says what is wrong. A pure
-    function of its arguments, so that it can run in another process."""
+def read_checked(policy: ReadPolicy, body: bytes, label: str) -> PackageFacts:
+    """Read with :func:`lgsp.read_package`, validate under the policy's profile, verify a
+    signature when there is one (``interop`` policy) and the dates (and, with anchors, the
+    path) of its certificate; a :class:`Refusal` (422) says what is wrong. A pure function of
+    its arguments, so that it can run in another process."""
     try:
         pkg = read_package(body, name=label)
     except LgspError as exc:
         raise Refusal(422, "422", f"the package cannot be read: {exc}") from None
     try:
-        try:
-            findings = validate(pkg, profile=profile)
-        except LgspError as exc:
-            raise Refusal(422, "422", f"the package cannot be validated: {exc}") from None
-        errors = [f for f in findings if f.severity == "error"]
-        if errors:
-            rules = ", ".join(dict.fromkeys(f.rule for f in errors))
-            raise Refusal(
-                422,
-                "422",
-                f"the package is invalid under the {profile} profile (rules {rules}): "
-                + _findings_text(errors),
-            )
+        if policy.validate:
+            _validated(pkg, policy.profile)
         signature, note = "none", None
         if pkg.signature_xml is not None:
-            result = verify_package(body, policy="interop", name=label)
-            if not result.valid:
-                raise Refusal(422, "422", f"the package signature is invalid: {result.reason}")
-            signature, note = ("legacy" if result.legacy else "valid"), result.reason
+            signature, note = _verified(body, label, policy)
         return _facts(pkg, signature, note)
     finally:
         pkg.close()
+
+
+def _validated(pkg: DocumentPackage | StatusPackage, profile: Profile) -> None:
+    try:
+        findings = validate(pkg, profile=profile)
+    except LgspError as exc:
+        raise Refusal(422, "422", f"the package cannot be validated: {exc}") from None
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        rules = ", ".join(dict.fromkeys(f.rule for f in errors))
+        raise Refusal(
+            422,
+            "422",
+            f"the package is invalid under the {profile} profile (rules {rules}): "
+            + _findings_text(errors),
+        )
+
+
+def _verified(body: bytes, label: str, policy: ReadPolicy) -> tuple[str, str | None]:
+    """The signature's outcome as stored (``valid``, ``legacy``, ``invalid``) and its note."""
+    result = verify_package(body, policy="interop", name=label)
+    if not result.valid:
+        if policy.verify:
+            raise Refusal(422, "422", f"the package signature is invalid: {result.reason}")
+        return "invalid", result.reason
+    received = dt.datetime.fromtimestamp(policy.received, dt.UTC)
+    if policy.certificate_dates:
+        _check_dates(result, received)
+    if policy.trust_anchors and result.certificate is not None and result.signer is not None:
+        # judged at the time of receipt (the trace's claimed time is the sender's word); when
+        # the dates are not checked, at a time the certificate was valid
+        when = (
+            received
+            if policy.certificate_dates
+            else min(max(received, result.signer.not_before), result.signer.not_after)
+        )
+        verdict = validate_certificate(
+            result.certificate,
+            result.chain,
+            _trust(policy.trust_anchors),
+            signing_time=when,
+            now=when,
+        )
+        if verdict.outcome != "passed":
+            raise Refusal(422, "422", f"the signing certificate is not trusted: {verdict.reason}")
+    return ("legacy" if result.legacy else "valid"), result.reason
+
+
+def _check_dates(result: VerificationResult, received: dt.datetime) -> None:
+    """Refuse a signing certificate that is not valid at the time of receipt."""
+    signer = result.signer
+    if signer is None:
+        return
+    if received > signer.not_after:
+        raise Refusal(
+            422,
+            "422",
+            f"the signing certificate {signer.subject!r} expired: notAfter "
+            f"{signer.not_after:%Y-%m-%d %H:%M:%S} UTC, the package arrived "
+            f"{received:%Y-%m-%d %H:%M:%S} UTC",
+        )
+    if received < signer.not_before:
+        raise Refusal(
+            422,
+            "422",
+            f"the signing certificate {signer.subject!r} is not yet valid: notBefore "
+            f"{signer.not_before:%Y-%m-%d %H:%M:%S} UTC (notAfter "
+            f"{signer.not_after:%Y-%m-%d %H:%M:%S} UTC), the package arrived "
+            f"{received:%Y-%m-%d %H:%M:%S} UTC",
+        )
+
+
+@functools.cache
+def _trust(anchors: tuple[str, ...]) -> TrustSettings:
+    """Trust settings over the anchor files, loaded once per process. Revocation is not
+    checked: the sandbox fetches nothing, so only a path to an anchor decides."""
+    try:
+        return TrustSettings(anchors=[Path(path) for path in anchors], revocation="off")
+    except (OSError, ValueError, LgspError) as exc:
+        raise Refusal(500, "500", f"the sandbox's trust anchors cannot be read: {exc}") from None
 
 
 class _Worker:
@@ -173,10 +265,10 @@ class _Pool:
         self.workers.append(worker)
         self.idle.put_nowait(worker)
 
-    async def read(self, profile: Profile, body: bytes, label: str) -> PackageFacts:
+    async def read(self, policy: ReadPolicy, body: bytes, label: str) -> PackageFacts:
         await self.start()
         worker = await self.idle.get()
-        header = json.dumps({"profile": profile, "label": label}).encode()
+        header = json.dumps({"policy": dataclasses.asdict(policy), "label": label}).encode()
         try:
             reply = await worker.call(header, body)
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
@@ -252,11 +344,11 @@ class PackageReaders:
             await self._pool().start()
 
     async def read(
-        self, workers: Workers, profile: Profile, body: bytes, label: str
+        self, workers: Workers, policy: ReadPolicy, body: bytes, label: str
     ) -> PackageFacts:
         if not self.offloads(body):
-            return await workers.run(read_checked, profile, body, label)
-        return await self._pool().read(profile, body, label)
+            return await workers.run(read_checked, policy, body, label)
+        return await self._pool().read(policy, body, label)
 
     async def aclose(self) -> None:
         """Stop this loop's worker processes."""

@@ -160,16 +160,15 @@ def _download_edoc(state: SandboxState, caller: Caller, _body: bytes) -> Respons
 
 def _update_status(state: SandboxState, caller: Caller, _body: bytes) -> Response:
     doc_id = caller.require("docId")
-    with state.store.transaction() as db:
+    with state.store.reading() as db:
         organs = _directory.organs_of(state, db, caller.system_id)
-        _mailbox.update_status(
-            db,
-            doc_id=doc_id,
-            organs=organs,
-            status=caller.get("status"),
-            description=caller.get("description"),
-            now=state.clock(),
-        )
+    _mailbox.acknowledge(
+        state,
+        doc_id=doc_id,
+        organs=organs,
+        status=caller.get("status"),
+        description=caller.get("description"),
+    )
     return JSONResponse(_envelope())
 
 

@@ -11,10 +11,11 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from lgsp.errors import ConfigurationError
+from lgsp.sandbox.faults import check_defects
 
 __all__ = [
     "AgencySeed",
@@ -97,6 +98,16 @@ class FaultSettings(_Model):
     token_lifetime: int | None = None
     #: Seed of the random draws (reproducible runs).
     seed: int | None = None
+    #: Deliberately wrong behaviours to play (:class:`lgsp.sandbox.faults.Defect` names).
+    defects: frozenset[str] = frozenset()
+
+    @field_validator("defects", mode="after")
+    @classmethod
+    def _known_defects(cls, value: frozenset[str]) -> frozenset[str]:
+        try:
+            return check_defects(value)
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class SandboxConfig(_Model):
@@ -116,7 +127,21 @@ class SandboxConfig(_Model):
     #: SOAP hub: refuse calls without an ``authorization`` token (one from ``POST /token``).
     #: When False, a token is checked only when one is sent.
     hub_token_required: bool = False
+    #: The largest package taken (VXP sendEdoc body, SOAP SendDocument package), in bytes;
+    #: a larger one is refused before it is parsed (VXP 413, a SOAP Fault).
+    max_package_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    #: PEM files of the CA certificates a signing certificate must chain to; none: signatures
+    #: are checked for integrity and certificate dates only.
+    trust_anchors: list[Path] = Field(default_factory=list)
     faults: FaultSettings = FaultSettings()
+
+    @field_validator("trust_anchors", mode="after")
+    @classmethod
+    def _anchor_files(cls, value: list[Path]) -> list[Path]:
+        missing = [str(path) for path in value if not path.is_file()]
+        if missing:
+            raise ValueError(f"no such certificate file: {', '.join(missing)}")
+        return value
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SandboxConfig:

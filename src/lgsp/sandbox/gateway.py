@@ -7,7 +7,8 @@ as form fields or as HTTP Basic, for the configured applications, and answers
 {"error": "invalid_client"}``. Tokens are kept in the store with their expiry (the
 ``token_lifetime`` fault knob overrides the application's). A call behind the gateway without
 a valid token gets ``401`` with a WSO2-style fault body — ``900902`` when no credentials came,
-``900901`` when the token is unknown or expired — and a ``WWW-Authenticate`` header.
+``900901`` when the token is unknown or expired — and a ``WWW-Authenticate`` header. With the
+``accept-any-token`` defect, an unknown or expired token is taken all the same.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from lgsp.sandbox.config import LgspApplication
+from lgsp.sandbox.faults import Defect
 from lgsp.sandbox.state import SandboxState
 
 __all__ = ["GatewayRefusal", "check_token", "issue_token", "token_route"]
@@ -108,21 +110,41 @@ def check_token(state: SandboxState, authorization: str | None) -> LgspApplicati
             "SELECT client_id, expires_at FROM gateway_tokens WHERE token = ?", (token,)
         ).fetchone()
     if row is None:
-        raise GatewayRefusal(
-            INVALID_CREDENTIALS, "Invalid Credentials", "the access token is not known"
-        )
-    if state.clock() >= row[1]:
-        raise GatewayRefusal(
-            INVALID_CREDENTIALS,
-            "Invalid Credentials",
-            "the access token expired: get a new one from POST /token",
+        return _refused(
+            state,
+            GatewayRefusal(
+                INVALID_CREDENTIALS, "Invalid Credentials", "the access token is not known"
+            ),
         )
     app = next((a for a in state.config.applications if a.client_id == row[0]), None)
+    if state.clock() >= row[1]:
+        return _refused(
+            state,
+            GatewayRefusal(
+                INVALID_CREDENTIALS,
+                "Invalid Credentials",
+                "the access token expired: get a new one from POST /token",
+            ),
+            app,
+        )
     if app is None:  # the application was removed from the config since
         raise GatewayRefusal(
             INVALID_CREDENTIALS, "Invalid Credentials", "the application is no longer subscribed"
         )
     return app
+
+
+#: Who an unknown token is taken for under the ``accept-any-token`` defect: no system.
+ANY_TOKEN = LgspApplication(client_id="(any token)", client_secret="")
+
+
+def _refused(
+    state: SandboxState, refusal: GatewayRefusal, app: LgspApplication | None = None
+) -> LgspApplication:
+    """Raise ``refusal`` for a bad token, unless the sandbox plays ``accept-any-token``."""
+    if state.faults.plays(Defect.ACCEPT_ANY_TOKEN):
+        return app or ANY_TOKEN
+    raise refusal
 
 
 def _invalid_client(description: str, status: int = 401) -> JSONResponse:

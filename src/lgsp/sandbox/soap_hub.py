@@ -11,6 +11,10 @@ header, which must agree), packages sent over the hub reach VXP receivers and th
 round. Auth: the ``authorization`` header is optional unless ``config.hub_token_required``;
 when given it must be a live token from ``POST /token`` (bare or ``Bearer …``), and if that
 application is bound to a VXP system the organ must be one of that system's.
+
+A package above ``config.max_package_bytes`` is refused with a Fault (``detail/code`` 413)
+before it is parsed: the envelope is read only up to the Base64 size of the limit (plus room
+for the envelope), and the decoded package is measured before it is read.
 """
 
 from __future__ import annotations
@@ -31,7 +35,15 @@ from starlette.routing import Route
 from lgsp._xml import parse_whole
 from lgsp.errors import LgspError
 from lgsp.sandbox import _directory, _mailbox
-from lgsp.sandbox._accept import Accepted, Pending, Submission, submit
+from lgsp.sandbox._accept import (
+    Accepted,
+    Pending,
+    Submission,
+    package_limit,
+    read_body,
+    submit,
+    too_large,
+)
 from lgsp.sandbox._common import Refusal, iso_time
 from lgsp.sandbox.gateway import GatewayRefusal, check_token
 from lgsp.sandbox.state import SandboxState
@@ -46,6 +58,8 @@ _XSD = "document-hub.xsd"
 _H = f"{{{HUB_NS}}}"
 _log = logging.getLogger("lgsp.sandbox")
 _KINDS = {"EDOC": "edoc", "STATUS": "status"}
+#: Room for the SOAP envelope around a package's Base64 text (which may be folded in lines).
+_ENVELOPE_ROOM = 64 * 1024
 
 
 @functools.cache
@@ -163,6 +177,9 @@ def _send(state: SandboxState, organ: str, fields: dict[str, str]) -> Response |
         package = base64.b64decode(fields.get("package", ""), validate=False)
     except (binascii.Error, ValueError):
         raise Refusal(400, "400", "package is not Base64") from None
+    limit = package_limit(state)
+    if limit is not None and len(package) > limit:
+        raise too_large(limit, len(package))
     sub = Submission(
         sender=f"hub:{organ}", system_id=None, from_organ=organ, hash_file=fields.get("hash")
     )
@@ -201,15 +218,13 @@ def _update(state: SandboxState, organ: str, fields: dict[str, str]) -> Response
     doc_id = fields.get("docId") or ""
     if not doc_id:
         raise Refusal(400, "400", "docId is required")
-    with state.store.transaction() as db:
-        _mailbox.update_status(
-            db,
-            doc_id=doc_id,
-            organs={organ},
-            status=fields.get("status"),
-            description=fields.get("description"),
-            now=state.clock(),
-        )
+    _mailbox.acknowledge(
+        state,
+        doc_id=doc_id,
+        organs={organ},
+        status=fields.get("status"),
+        description=fields.get("description"),
+    )
     return _reply("UpdateTraces", ("code", "0"), ("message", "OK"))
 
 
@@ -305,7 +320,11 @@ def soap_routes(state: SandboxState) -> list[Route]:
         """The document hub: SOAP 1.1 POST; GET ?wsdl for the WSDL, ?xsd=… for its XSD."""
         if request.method == "GET":
             return _description(request)
-        body = await request.body()
+        limit = package_limit(state)
+        try:
+            body = await read_body(request, None if limit is None else _envelope_limit(limit))
+        except Refusal:  # an envelope that large carries a package above the limit
+            return _refused(too_large(limit or 0))
         answer = await state.workers.run(
             handle,
             state,
@@ -323,6 +342,12 @@ def soap_routes(state: SandboxState) -> list[Route]:
         Route(HUB_PATH, hub, methods=["GET", "POST"], name="soap-hub"),
         Route("/soap/" + _XSD, xsd, methods=["GET"], name="soap-hub-xsd"),
     ]
+
+
+def _envelope_limit(package_limit: int) -> int:
+    """The largest envelope that may carry a package of ``package_limit`` bytes: Base64 is
+    4/3 of the bytes (a little more when folded in lines), plus the envelope itself."""
+    return package_limit * 3 // 2 + _ENVELOPE_ROOM
 
 
 def _description(request: Request) -> Response:

@@ -26,6 +26,7 @@ HTTP  ErrorCode  when
 403   ``403``    the caller does not serve that organ, or the document is not addressed to it
 404   ``404``    no such operation, document, or agency (also: a receiver not in the directory)
 409   ``409``    the agency is already registered; the document is already ``done``
+413   ``413``    the body is larger than ``max_package_bytes`` (refused while it is read)
 422   ``422``    the package cannot be read, is invalid (the rule ids are listed), or its
                  signature does not verify
 500   ``500``    a fault of the sandbox itself
@@ -45,7 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lgsp.errors import AuthError
-from lgsp.sandbox._accept import Pending
+from lgsp.sandbox._accept import Pending, package_limit, read_body
 from lgsp.sandbox._common import Refusal, raw_headers
 from lgsp.sandbox._vxp_ops import BODY_OPERATIONS, OPERATIONS, Caller, fail
 from lgsp.sandbox.config import LgspApplication
@@ -190,7 +191,10 @@ def vxp_routes(state: SandboxState) -> list[Route]:
 
     def endpoint(gateway: bool) -> Callable[[Request], Any]:
         async def call(request: Request) -> Response:
-            body = await request.body()
+            try:
+                body = await read_body(request, package_limit(state))
+            except Refusal as refusal:
+                return fail(refusal)
             answer = await state.workers.run(
                 handle,
                 state,
