@@ -54,6 +54,7 @@ __all__ = [
     "Target",
     "check_case",
     "embedded_target",
+    "open_runner",
     "run_case",
     "run_suite",
     "sandbox_target",
@@ -190,7 +191,10 @@ def _body(body: Any, limit: int) -> str | None:
 
 def _response_body(response: Response, limit: int) -> str:
     if response.body_file is not None:
-        return f"<{response.body_file.seek(0, 2)} bytes, spooled to disk>"
+        # Measure, then rewind: the codec reads the spool after the observer has seen it.
+        size = response.body_file.seek(0, 2)
+        response.body_file.seek(0)
+        return f"<{size} bytes, spooled to disk>"
     return _body(response.content, limit) or ""
 
 
@@ -380,6 +384,21 @@ def run_case(runner: _Runner, case: Case) -> CaseResult:
     )
 
 
+@contextmanager
+def open_runner(target: Target, *, work: str | Path | None = None) -> Iterator[_Runner]:
+    """A runner for :func:`run_case`, for callers that drive the cases one by one (the pytest
+    plugin); its clients are closed and its scratch folder removed on exit."""
+    import tempfile
+
+    runner = _Runner(target)
+    with tempfile.TemporaryDirectory(prefix="lgsp-kit-") as tmp:
+        runner.work = Path(work) if work is not None else Path(tmp)
+        try:
+            yield runner
+        finally:
+            runner.close()
+
+
 def run_suite(
     target: Target,
     cases: Iterable[Case],
@@ -388,8 +407,6 @@ def run_suite(
     on_result: Callable[[CaseResult], None] | None = None,
 ) -> Report:
     """Run ``cases`` against ``target``, in order; ``on_result`` hears of each as it ends."""
-    import tempfile
-
     report = Report(
         kind="endpoint",
         title=f"Endpoint conformance: {target.profile}",
@@ -399,17 +416,12 @@ def run_suite(
         lgsp_version=__version__,
         started_at=dt.datetime.now(dt.UTC),
     )
-    runner = _Runner(target)
-    with tempfile.TemporaryDirectory(prefix="lgsp-kit-") as tmp:
-        runner.work = Path(work) if work is not None else Path(tmp)
-        try:
-            for case in cases:
-                result = run_case(runner, case)
-                report.results.append(result)
-                if on_result is not None:
-                    on_result(result)
-        finally:
-            runner.close()
+    with open_runner(target, work=work) as runner:
+        for case in cases:
+            result = run_case(runner, case)
+            report.results.append(result)
+            if on_result is not None:
+                on_result(result)
     report.finished_at = dt.datetime.now(dt.UTC)
     return report
 

@@ -6,7 +6,8 @@ the Government Office (``000.00.00.G22``) and the People's Committee of Nghệ A
 
 * :func:`document` — a new document with a PDF and a DOCX attachment made here;
 * :func:`status` — a status package answering a document (01 received … 06 finished);
-* :func:`revoke` — the package that revokes an earlier document;
+* :func:`revoke`, :func:`update`, :func:`replace` — the packages that revoke, update or
+  replace an earlier document (BussinessDocType 1, 2, 3);
 * :func:`dossier` / :func:`dossier_step` — a DongBoHoSoMC item and a CapNhatTienDoHoSoMC step;
 * :func:`pdf_bytes` / :func:`docx_bytes` — small real files to attach or sign.
 
@@ -28,6 +29,7 @@ from lgsp.documents import (
     Attachment,
     Business,
     BusinessDocType,
+    BusinessDocumentInfo,
     Code,
     DocumentHeader,
     DocumentPackage,
@@ -35,6 +37,7 @@ from lgsp.documents import (
     Organization,
     OtherInfo,
     PromulgationInfo,
+    ReplacementInfo,
     ResponseFor,
     SignerInfo,
     StaffInfo,
@@ -53,8 +56,10 @@ __all__ = [
     "dossier",
     "dossier_step",
     "pdf_bytes",
+    "replace",
     "revoke",
     "status",
+    "update",
 ]
 
 GOVERNMENT_OFFICE = Organization(
@@ -233,6 +238,41 @@ def document(
     )
 
 
+def _reference(original: DocumentPackage) -> ResponseFor:
+    """How a later package names ``original`` (ResponseFor: organ, code, date, DocumentId)."""
+    code = original.header.code
+    return ResponseFor(
+        organ_id=original.header.from_.organ_id,
+        code=f"{code.number}/{code.notation}" if code else None,
+        promulgation_date=original.header.promulgation.date
+        if original.header.promulgation
+        else None,
+        document_id=document_id(original),
+    )
+
+
+def _follow_up(
+    original: DocumentPackage,
+    *,
+    number: str | None,
+    suffix: str,
+    subject: str,
+    business: Business,
+    response_for: Sequence[ResponseFor] = (),
+) -> DocumentPackage:
+    """A package from ``original``'s sender to its receivers about it (a new number)."""
+    code = original.header.code
+    return document(
+        number=number or f"{code.number if code and code.number else '1'}-{suffix}",
+        notation=(code.notation if code else None) or suffix,
+        sender=original.header.from_,
+        receivers=original.header.to,
+        subject=f"{subject} {original.header.subject or 'văn bản'}"[:500],
+        business=business,
+        response_for=response_for,
+    )
+
+
 def revoke(
     original: DocumentPackage,
     *,
@@ -240,29 +280,70 @@ def revoke(
     reason: str = "Thu hồi văn bản ban hành sai thể thức",
 ) -> DocumentPackage:
     """The package that revokes ``original`` (BussinessDocType 1, ResponseFor naming it)."""
-    target = ResponseFor(
-        organ_id=original.header.from_.organ_id,
-        code=f"{original.header.code.number}/{original.header.code.notation}"
-        if original.header.code
-        else None,
-        promulgation_date=original.header.promulgation.date
-        if original.header.promulgation
-        else None,
-        document_id=document_id(original),
-    )
-    return document(
-        number=number or f"{original.header.code.number if original.header.code else '1'}-TH",
-        notation=(original.header.code.notation if original.header.code else None) or "TH",
-        sender=original.header.from_,
-        receivers=original.header.to,
-        subject=f"V/v thu hồi {original.header.subject or 'văn bản'}"[:500],
+    return _follow_up(
+        original,
+        number=number,
+        suffix="TH",
+        subject="V/v thu hồi",
         business=Business(
             doc_type=BusinessDocType.REVOKE,
             reason=reason,
             paper=0,
             document_id=document_id(original),
         ),
-        response_for=[target],
+        response_for=[_reference(original)],
+    )
+
+
+def update(
+    original: DocumentPackage,
+    *,
+    number: str | None = None,
+    reason: str = "Cập nhật văn bản điện tử",
+) -> DocumentPackage:
+    """The package that updates ``original``'s information (BussinessDocType 2): its
+    Bussiness/DocumentId names the original, as the VXP kit's ``edoc_update`` sample does;
+    ``DocumentInfo`` 1 and ``DocumentReceiver`` 0 say the information changed, not the
+    receivers (vn-contracts §1.4: the flags' meaning is not documented)."""
+    return _follow_up(
+        original,
+        number=number,
+        suffix="CN",
+        subject="V/v cập nhật",
+        business=Business(
+            doc_type=BusinessDocType.UPDATE,
+            reason=reason,
+            paper=0,
+            document_id=document_id(original),
+            document_info=BusinessDocumentInfo(document_info=1, document_receiver=0),
+        ),
+    )
+
+
+def replace(
+    original: DocumentPackage,
+    *,
+    number: str | None = None,
+    reason: str = "Văn bản thay thế",
+) -> DocumentPackage:
+    """The package that replaces ``original`` (BussinessDocType 3): one ReplacementInfo names
+    it and the organs it went to, as the VXP kit's ``edoc_replacement`` sample does."""
+    return _follow_up(
+        original,
+        number=number,
+        suffix="TT",
+        subject="V/v thay thế",
+        business=Business(
+            doc_type=BusinessDocType.REPLACE,
+            reason=reason,
+            paper=0,
+            replacements=[
+                ReplacementInfo(
+                    document_id=document_id(original),
+                    organ_ids=[o.organ_id for o in original.header.to if o.organ_id],
+                )
+            ],
+        ),
     )
 
 
@@ -285,16 +366,7 @@ def status(
     return StatusPackage(
         header=StatusHeader(
             from_=by,
-            response_for=ResponseFor(
-                organ_id=original.header.from_.organ_id,
-                code=f"{original.header.code.number}/{original.header.code.notation}"
-                if original.header.code
-                else None,
-                promulgation_date=original.header.promulgation.date
-                if original.header.promulgation
-                else None,
-                document_id=document_id(original),
-            ),
+            response_for=_reference(original),
             staff=StaffInfo(
                 department="Văn thư văn phòng",
                 staff="Lê Thị Hồng Nhung",
