@@ -6,6 +6,7 @@ Run ``lgsp --help`` (or ``python -m lgsp.cli --help``) for the commands and exit
 
 from lgsp.cli import (  # noqa: F401 - register their commands
     conformance,
+    conformance_counterparty,
     conformance_endpoint,
     dossier,
     exchange,

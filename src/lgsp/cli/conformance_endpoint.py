@@ -17,8 +17,8 @@ from rich.text import Text
 
 from lgsp.cli import render
 from lgsp.cli._client import EXIT_REMOTE, EXIT_USAGE, exit_codes
-from lgsp.cli.conformance import conformance_app
-from lgsp.conformance.reports import ReportFormat
+from lgsp.cli.conformance import ReportChoice, conformance_app
+from lgsp.conformance.reports import ReportFormat, write
 from lgsp.conformance.reports import render as render_report
 from lgsp.conformance.results import CaseResult, Report
 from lgsp.conformance.runner import KitOptions, Target, embedded_target, run_suite
@@ -35,13 +35,6 @@ class ProfileChoice(enum.StrEnum):
     SOAP_HUB = "soap-hub"
     PORTAL = "portal"
     PORTAL_TOKEN = "portal-token"  # noqa: S105 - a profile name
-
-
-class ReportChoice(enum.StrEnum):
-    TEXT = "text"
-    JSON = "json"
-    JUNIT = "junit"
-    HTML = "html"
 
 
 _DEFAULTS = KitOptions()
@@ -322,7 +315,7 @@ def _emit(report: Report, fmt: ReportFormat | None, outs: list[Path], quiet: boo
             else _BY_SUFFIX.get(file.suffix.lower(), "text")
         )
         try:
-            file.write_text(render_report(report, chosen), encoding="utf-8")
+            write(report, chosen, file)
         except OSError as exc:
             raise _usage(f"cannot write {file}: {exc.strerror}") from None
     if not quiet or outs:
