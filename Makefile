@@ -32,8 +32,8 @@ test: lint types unit
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
 
-# The endpoint suite against a sandbox the kit starts, one run per profile; a JUnit and an
-# HTML report per profile in reports/.
+# The endpoint suite against a sandbox the kit starts, one run per profile, then the proof that
+# it can fail (every fault knob and defect of the sandbox caught): JUnit and HTML in reports/.
 PROFILES := vxp gateway soap-hub portal portal-token
 conformance: $(STAMP)
 	mkdir -p reports
@@ -41,6 +41,7 @@ conformance: $(STAMP)
 		$(BIN)/lgsp conformance endpoint --profile $$p --out reports/$$p.xml \
 			--out reports/$$p.html -q || exit 1; \
 	done
+	$(BIN)/lgsp conformance proof --out reports/proof.xml --out reports/proof.html -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache reports

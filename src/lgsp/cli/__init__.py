@@ -8,6 +8,7 @@ from lgsp.cli import (  # noqa: F401 - register their commands
     conformance,
     conformance_counterparty,
     conformance_endpoint,
+    conformance_proof,
     dossier,
     exchange,
     receive,

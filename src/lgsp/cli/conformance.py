@@ -1,4 +1,4 @@
-"""``lgsp conformance``: messages, endpoint, counterparty.
+"""``lgsp conformance``: messages, endpoint, counterparty, proof.
 
 This module holds the sub-app, the ``messages`` command and what the kit's commands share:
 the ``--report`` and ``--out`` options (:data:`ReportOption`, :data:`OutOption`) and

@@ -26,7 +26,7 @@ from lgsp.conformance.suite import ProfileName, load_cases, select
 from lgsp.conformance.targets import PartyValues, load_target, target_from_values
 from lgsp.errors import ConfigurationError
 
-__all__ = ["endpoint_command"]
+__all__ = ["emit_reports", "endpoint_command"]
 
 
 class ProfileChoice(enum.StrEnum):
@@ -289,7 +289,7 @@ def endpoint_command(  # noqa: PLR0917 - typer passes one argument per option
     except ConfigurationError as exc:
         raise _usage(str(exc)) from None
     report.settings.update({"cases": cases or "all", "selected": len(selected)})
-    _emit(report, report_format.value if report_format else None, out or [], quiet)
+    emit_reports(report, report_format.value if report_format else None, out or [], quiet)
 
 
 _BY_SUFFIX: dict[str, ReportFormat] = {
@@ -300,7 +300,7 @@ _BY_SUFFIX: dict[str, ReportFormat] = {
 }
 
 
-def _emit(report: Report, fmt: ReportFormat | None, outs: list[Path], quiet: bool) -> None:
+def emit_reports(report: Report, fmt: ReportFormat | None, outs: list[Path], quiet: bool) -> None:
     """The report to stdout (``fmt``, text by default) or to each file of ``outs`` (``fmt``
     for a single file when given, else by extension); then exit with the report's code."""
     counts = report.counts()

@@ -6,7 +6,7 @@
 
       {
         "format": "lgsp.conformance.report", "version": 1,
-        "kind": "messages" | "endpoint" | "counterparty",
+        "kind": "messages" | "endpoint" | "counterparty" | "proof",
         "title": str, "target": str, "profile": str, "lgsp_version": str,
         "started_at": ISO-8601, "finished_at": ISO-8601 | null, "settings": {...},
         "results": [  # CaseResult.model_dump(mode="json")

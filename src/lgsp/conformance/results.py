@@ -25,7 +25,7 @@ __all__ = ["CaseResult", "Check", "Evidence", "Outcome", "Report", "ReportKind"]
 #: file). ``skipped``: the case does not apply, or needs what the run was not given (a peer's
 #: credentials); a skipped case is never counted as passed.
 Outcome = Literal["pass", "fail", "error", "skipped"]
-ReportKind = Literal["messages", "endpoint", "counterparty"]
+ReportKind = Literal["messages", "endpoint", "counterparty", "proof"]
 
 
 class _Model(BaseModel):
