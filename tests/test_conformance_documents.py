@@ -13,7 +13,7 @@ import json
 import pytest
 
 from lgsp import package_to_bytes, read_package, validate
-from lgsp.conformance import runner, suite
+from lgsp.conformance import runner, suite, targets
 from lgsp.conformance.results import Report
 from lgsp.conformance.steps import _packages
 from lgsp.documents import BusinessDocType, DocumentPackage
@@ -155,7 +155,7 @@ def test_document_cases_pass_against_the_sandbox_with_evidence_and_no_secret(
 ) -> None:
     cases = suite.select(_cases(), None, profile)
     with Sandbox(SandboxConfig.demo()) as sandbox:
-        report = runner.run_suite(runner.sandbox_target(sandbox.url, profile), cases)
+        report = runner.run_suite(targets.sandbox_target(sandbox.url, profile), cases)
         tokens = _issued_tokens(sandbox)
     assert _failures(report) == []
     assert len(report.results) == len(cases) >= 30
@@ -189,7 +189,7 @@ def test_document_cases_pass_against_the_sandbox_with_evidence_and_no_secret(
 
 def test_one_party_runs_the_refusals_against_its_own_organ_and_skips_the_rest() -> None:
     with Sandbox(SandboxConfig.demo()) as sandbox:
-        target = dataclasses.replace(runner.sandbox_target(sandbox.url, "vxp"), receiver=None)
+        target = dataclasses.replace(targets.sandbox_target(sandbox.url, "vxp"), receiver=None)
         report = runner.run_suite(target, suite.select(_cases(), None, "vxp"))
     outcomes = {r.id: r.outcome for r in report.results}
     assert outcomes["documents.send.valid"] == "pass"
@@ -227,7 +227,7 @@ def test_a_sandbox_defect_fails_the_case_that_names_it(
 ) -> None:
     case = _case(case_id)
     with Sandbox(SMALL) as sandbox:
-        target = runner.sandbox_target(sandbox.url, profile, QUICK)
+        target = targets.sandbox_target(sandbox.url, profile, QUICK)
         clean = runner.run_suite(target, [case])
         sandbox.state.faults.update(defects=frozenset({defect}))
         broken = runner.run_suite(target, [case])
@@ -242,7 +242,7 @@ def test_a_stopped_server_fails_the_cases_and_says_why() -> None:
     with Sandbox(SandboxConfig.demo()) as sandbox:
         url = sandbox.url
     cases = [_case("documents.send.valid"), _case("documents.refuse.bad-signature")]
-    report = runner.run_suite(runner.sandbox_target(url, "vxp", QUICK), cases)
+    report = runner.run_suite(targets.sandbox_target(url, "vxp", QUICK), cases)
     assert [r.outcome for r in report.results] == ["fail", "fail"]
     for result in report.results:
         assert "TransportError" in result.message

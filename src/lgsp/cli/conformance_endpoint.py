@@ -21,9 +21,14 @@ from lgsp.cli.conformance import ReportChoice, conformance_app
 from lgsp.conformance.reports import ReportFormat, write
 from lgsp.conformance.reports import render as render_report
 from lgsp.conformance.results import CaseResult, Report
-from lgsp.conformance.runner import KitOptions, Target, embedded_target, run_suite
+from lgsp.conformance.runner import KitOptions, Target, run_suite
 from lgsp.conformance.suite import ProfileName, load_cases, select
-from lgsp.conformance.targets import PartyValues, load_target, target_from_values
+from lgsp.conformance.targets import (
+    PartyValues,
+    embedded_target,
+    load_target,
+    target_from_values,
+)
 from lgsp.errors import ConfigurationError
 
 __all__ = ["emit_reports", "endpoint_command"]

@@ -15,11 +15,10 @@ from lgsp.conformance.runner import (
     KitOptions,
     Party,
     Target,
-    embedded_target,
     run_suite,
-    sandbox_target,
 )
 from lgsp.conformance.suite import PROFILES, Case, ProfileName, Step, load_cases, select
+from lgsp.conformance.targets import embedded_target, sandbox_target
 
 __all__ = [
     "PROFILES",

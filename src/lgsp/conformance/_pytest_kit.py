@@ -172,7 +172,8 @@ class Kit:
         """``--lgsp-target`` (its parties from ``--lgsp-settings``, else the sandbox's demo
         credentials), or the session's own sandbox."""
         if self._target is None:
-            from lgsp.conformance.runner import Target, sandbox_target
+            from lgsp.conformance.runner import Target
+            from lgsp.conformance.targets import sandbox_target
 
             url, profile = self.options.target, self.options.profile
             if url is None:

@@ -16,23 +16,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from lgsp import __version__
 from lgsp import documents as _documents
 from lgsp import dossiers as _dossiers
+from lgsp.conformance._message_files import SUFFIXES, Source, opened, walk
 from lgsp.conformance.results import CaseResult, Check, Report
+from lgsp.conformance.rules import MESSAGE_RULES, apply_overrides, known_rules, parse_overrides
 from lgsp.documents import StatusPackage, read_package
 from lgsp.documents.validation import SeverityOverride
 from lgsp.errors import ConfigurationError, HostileXMLError, LgspError, PackageError, XMLError
-from lgsp.findings import Finding, Profile, Rule
+from lgsp.findings import Finding, Profile
 from lgsp.signatures import verify_package
 from lgsp.signatures.algorithms import DIGESTS, SIGNATURES
 
@@ -47,95 +46,13 @@ __all__ = [
     "parse_overrides",
 ]
 
-_CATALOGUE = [
-    Rule("xml.wellformed", "error", "error", "input that is not well-formed XML"),
-    Rule(
-        "xml.hostile",
-        "error",
-        "error",
-        "a DTD or entity, or XML past the reader's size, depth or element-count limits",
-    ),
-    Rule("package.kind", "error", "error", "XML that is not an edXML package (of the kind asked)"),
-    Rule("signature.valid", "error", "error", "a Signature that does not verify (interop policy)"),
-    # The legacy *form* (un-namespaced Signature) is the reader's rule read.signature; this one
-    # is the legacy *algorithms* that real VXP traffic still signs with.
-    Rule("signature.legacy", "warning", "info", "a signature made with SHA-1 (RSA-SHA1, digest)"),
-    Rule(
-        "signature.missing",
-        "warning",
-        "info",
-        "an unsigned document package (NĐ 30/2020 wants documents digitally signed)",
-    ),
-    # Raised by lgsp.dossiers (DossierError.rule) but not in its catalogue: listed here so that
-    # it has a severity and can be overridden. Malformed JSON is the catalogue's dossier.json.
-    Rule("dossier.kind", "error", "error", "JSON that is no dossier payload lgsp knows"),
-]
-#: The kit's own rules, for what the documents and dossiers validators do not check.
-MESSAGE_RULES: dict[str, Rule] = {r.id: r for r in _CATALOGUE}
-
 #: The kinds ``kind=`` (and ``--kind``) may name: an edXML family or package, or a dossier
 #: payload (any, or one of :data:`lgsp.dossiers.PAYLOADS`).
 KINDS: tuple[str, ...] = ("edxml", "document", "status", "dossier", *_dossiers.PAYLOADS)
 #: The largest dossier payload read (JSON is parsed whole; real payloads are kilobytes).
 MAX_JSON_BYTES = 64 << 20
 
-Source = bytes | Path
-_LEVELS: tuple[SeverityOverride, ...] = ("error", "warning", "info", "off")
 _BOM = b"\xef\xbb\xbf"
-_IN_MEMORY = 8 << 20  # files up to this size are read once into memory; larger ones stream
-_CHUNK = 1 << 16
-
-
-def known_rules() -> dict[str, Rule]:
-    """Every rule a message check can report: documents, dossiers and the kit's own."""
-    return {**_documents.RULES, **_dossiers.RULES, **MESSAGE_RULES}
-
-
-def parse_overrides(values: Iterable[str]) -> dict[str, SeverityOverride]:
-    """``RULE=LEVEL`` strings as overrides; raises ConfigurationError naming the known rules."""
-    rules = known_rules()
-    overrides: dict[str, SeverityOverride] = {}
-    for value in values:
-        rule, sep, level = value.partition("=")
-        rule, level = rule.strip(), level.strip().lower()
-        if not sep or not rule:
-            raise ConfigurationError(f"{value!r} is not RULE=LEVEL", field="severity")
-        if level not in _LEVELS:
-            raise ConfigurationError(
-                f"{value!r}: the level must be one of {', '.join(_LEVELS)}", field="severity"
-            )
-        if rule not in rules and not any(r.startswith(rule + ".") for r in rules):
-            raise ConfigurationError(
-                f"{rule!r} is neither a rule nor a rule prefix (known rules: "
-                f"{', '.join(sorted(rules))})",
-                field="severity",
-            )
-        overrides[rule] = next(lv for lv in _LEVELS if lv == level)
-    return overrides
-
-
-def apply_overrides(
-    findings: Iterable[Finding], overrides: Mapping[str, SeverityOverride] | None
-) -> list[Finding]:
-    """Findings with ``overrides`` applied, as ``lgsp validate --severity`` does: an exact rule
-    id wins over a prefix (``business`` covers ``business.missing``); ``off`` drops it."""
-    found = list(findings)
-    if not overrides:
-        return found
-    out = []
-    for f in found:
-        wanted = overrides.get(f.rule)
-        if wanted is None:
-            prefixes = [k for k in overrides if f.rule.startswith(k + ".")]
-            wanted = overrides[max(prefixes, key=len)] if prefixes else None
-        if wanted == "off":
-            continue
-        out.append(
-            f
-            if wanted is None or wanted == f.severity
-            else f.model_copy(update={"severity": wanted})
-        )
-    return out
 
 
 def family_of(kind: str | None) -> str | None:
@@ -408,53 +325,6 @@ def check_message(
     )
 
 
-_SUFFIXES = (".xml", ".edxml", ".json")
-
-
-def _walk(folder: Path) -> list[Path]:
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        found += [Path(root, f) for f in sorted(files) if f.lower().endswith(_SUFFIXES)]
-    return found
-
-
-@contextmanager
-def _opened(path: Path | None, stdin: IO[bytes] | None) -> Iterator[tuple[Source, int, str]]:
-    """The input as bytes (small) or a file path (large, streamed), its size and SHA-256;
-    standard input past the in-memory size is spooled to a temporary file once."""
-    digest = hashlib.sha256()
-    if path is not None and path.stat().st_size <= _IN_MEMORY:
-        data = path.read_bytes()
-        digest.update(data)
-        yield data, len(data), digest.hexdigest()
-        return
-    if path is not None:
-        size = 0
-        with path.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-        yield path, size, digest.hexdigest()
-        return
-    assert stdin is not None  # noqa: S101 - no path: standard input
-    head = stdin.read(_IN_MEMORY + 1)
-    digest.update(head)
-    if len(head) <= _IN_MEMORY:
-        yield head, len(head), digest.hexdigest()
-        return
-    with tempfile.TemporaryDirectory(prefix="lgsp-stdin-") as tmp:
-        spooled = Path(tmp, "stdin")
-        size = len(head)
-        with spooled.open("wb") as fh:
-            fh.write(head)
-            while chunk := stdin.read(_CHUNK):
-                digest.update(chunk)
-                fh.write(chunk)
-                size += len(chunk)
-        yield spooled, size, digest.hexdigest()
-
-
 def _unreadable(name: str, exc: OSError) -> CaseResult:
     reason = exc.strerror or str(exc)
     return CaseResult(
@@ -503,25 +373,25 @@ def check_paths(
     for given in paths:
         name = str(given)
         if name == "-":
-            with _opened(None, stdin or sys.stdin.buffer) as (src, size, sha):
+            with opened(None, stdin or sys.stdin.buffer) as (src, size, sha):
                 report.results.append(_check(src, name="<stdin>", size=size, sha256=sha, **options))
             continue
         path = Path(given)
-        files = _walk(path) if path.is_dir() else [path]
+        files = walk(path) if path.is_dir() else [path]
         if path.is_dir() and not files:
             report.results.append(
                 CaseResult(
                     id=name,
                     title=f"empty folder: {name}",
                     outcome="error",
-                    message=f"no {', '.join('*' + s for s in _SUFFIXES)} files in {name}",
+                    message=f"no {', '.join('*' + s for s in SUFFIXES)} files in {name}",
                     facts={"kind": None},
                 )
             )
         for file in files:
             label = str(file)
             try:
-                with _opened(file, None) as (src, size, sha):
+                with opened(file, None) as (src, size, sha):
                     report.results.append(_check(src, name=label, size=size, sha256=sha, **options))
             except OSError as exc:
                 report.results.append(_unreadable(label, exc))

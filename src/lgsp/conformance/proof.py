@@ -23,8 +23,9 @@ from typing import Any
 
 from lgsp import __version__
 from lgsp.conformance.results import CaseResult, Check, Report
-from lgsp.conformance.runner import KitOptions, run_suite, sandbox_target
+from lgsp.conformance.runner import KitOptions, run_suite
 from lgsp.conformance.suite import PROFILES, Case, ProfileName, builtin_cases, select
+from lgsp.conformance.targets import sandbox_target
 from lgsp.errors import ConfigurationError
 
 __all__ = ["KNOBS", "PROOF_OPTIONS", "Fault", "load_faults", "run_proof", "uncovered"]

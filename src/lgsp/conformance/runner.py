@@ -27,15 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lgsp import __version__
-from lgsp.clients import (
-    Client,
-    GatewayProfile,
-    PortalProfile,
-    Settings,
-    SoapHubProfile,
-    TokenPortalProfile,
-    VxpProfile,
-)
+from lgsp.clients import Client, Settings
 from lgsp.conformance.results import CaseResult, Check, Evidence, Outcome, Report
 from lgsp.conformance.suite import Case, ProfileName, Step
 from lgsp.errors import ConfigurationError, LgspError
@@ -53,11 +45,9 @@ __all__ = [
     "StepSpec",
     "Target",
     "check_case",
-    "embedded_target",
     "open_runner",
     "run_case",
     "run_suite",
-    "sandbox_target",
     "step",
 ]
 
@@ -424,97 +414,3 @@ def run_suite(
                 on_result(result)
     report.finished_at = dt.datetime.now(dt.UTC)
     return report
-
-
-# --- the sandbox as a target ------------------------------------------------------------------
-
-
-def sandbox_target(
-    url: str, profile: ProfileName, options: KitOptions | None = None, *, embedded: bool = False
-) -> Target:
-    """A target for an lgsp sandbox at ``url`` with its demo credentials
-    (:meth:`lgsp.sandbox.SandboxConfig.demo`): G22 sends, H41 receives."""
-    from lgsp.sandbox import SandboxConfig
-    from lgsp.testing import samples
-
-    demo = SandboxConfig.demo()
-    url = url.rstrip("/")
-    a, b = demo.systems[0], demo.systems[1]
-    app = demo.applications[0]
-    a_name = samples.GOVERNMENT_OFFICE.organ_name or ""
-    b_name = samples.NGHE_AN.organ_name or ""
-    sender: Party
-    receiver: Party | None
-    if profile == "vxp":
-        sender = Party(
-            Settings(
-                documents=VxpProfile(endpoint=f"{url}/vxp", system_id=a.system_id, secret=a.secret)
-            ),
-            a.organs[0],
-            a_name,
-        )
-        receiver = Party(
-            Settings(
-                documents=VxpProfile(endpoint=f"{url}/vxp", system_id=b.system_id, secret=b.secret)
-            ),
-            b.organs[0],
-            b_name,
-        )
-    elif profile == "gateway":
-
-        def gw(system: Any) -> Settings:
-            return Settings(
-                documents=GatewayProfile(
-                    base_url=url,
-                    client_id=app.client_id,
-                    client_secret=app.client_secret,
-                    system_id=system.system_id,
-                    secret=system.secret,
-                )
-            )
-
-        sender = Party(gw(a), a.organs[0], a_name)
-        receiver = Party(gw(b), b.organs[0], b_name)
-    elif profile == "soap-hub":
-
-        def hub(organ: str) -> Settings:
-            return Settings(
-                documents=SoapHubProfile(endpoint=f"{url}/soap/DocumentHub", organ_id=organ)
-            )
-
-        sender = Party(hub(a.organs[0]), a.organs[0], a_name)
-        receiver = Party(hub(b.organs[0]), b.organs[0], b_name)
-    elif profile == "portal":
-        user = demo.portal_users[0]
-        classic = PortalProfile(
-            adapter_url=f"{url}/portal",
-            auth_endpoint="/auth",
-            integration_endpoint="/integration",
-            share_endpoint="/share",
-            username=user.username,
-            password=user.password,
-            dstcode=user.dstcode,
-            madonvi=user.madonvi,
-        )
-        sender, receiver = Party(Settings(dossiers=classic), user.madonvi), None
-    elif profile == "portal-token":
-        client = demo.portal_clients[0]
-        token = TokenPortalProfile(
-            base_url=f"{url}/portal-token",
-            token_url=f"{url}/portal-token/token",
-            client_id=client.client_id,
-            client_secret=client.client_secret,
-        )
-        sender, receiver = Party(Settings(dossiers=token), demo.portal_users[0].madonvi), None
-    else:  # pragma: no cover - ProfileName is closed
-        raise ConfigurationError(f"no profile {profile!r}", field="profile")
-    return Target(profile, url, sender, receiver, options or KitOptions(), embedded=embedded)
-
-
-@contextmanager
-def embedded_target(profile: ProfileName, options: KitOptions | None = None) -> Iterator[Target]:
-    """A sandbox started on a free loopback port for the run, and the target for it."""
-    from lgsp.sandbox import Sandbox, SandboxConfig
-
-    with Sandbox(SandboxConfig.demo()) as sandbox:
-        yield sandbox_target(sandbox.url, profile, options, embedded=True)

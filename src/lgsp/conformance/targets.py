@@ -1,4 +1,4 @@
-"""Describing an endpoint under test: from command-line values or from a kit TOML file.
+"""Describing an endpoint under test: from command-line values, a kit TOML file or a sandbox.
 
 A kit file names the profile, the URL, the kit's limits and one or two parties, each an lgsp
 :class:`~lgsp.clients.Settings` table plus the organ it acts for::
@@ -29,7 +29,8 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, get_args
 
@@ -47,7 +48,13 @@ from lgsp.conformance.runner import KitOptions, Party, Target
 from lgsp.conformance.suite import ProfileName
 from lgsp.errors import ConfigurationError
 
-__all__ = ["PartyValues", "load_target", "target_from_values"]
+__all__ = [
+    "PartyValues",
+    "embedded_target",
+    "load_target",
+    "sandbox_target",
+    "target_from_values",
+]
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -244,3 +251,97 @@ def target_from_values(
         detail = exc.errors(include_input=False)[0]
         where = ".".join(str(p) for p in detail["loc"])
         raise ConfigurationError(f"{where}: {detail['msg']}", field=where) from None
+
+
+# --- the sandbox as a target ------------------------------------------------------------------
+
+
+def sandbox_target(
+    url: str, profile: ProfileName, options: KitOptions | None = None, *, embedded: bool = False
+) -> Target:
+    """A target for an lgsp sandbox at ``url`` with its demo credentials
+    (:meth:`lgsp.sandbox.SandboxConfig.demo`): G22 sends, H41 receives."""
+    from lgsp.sandbox import SandboxConfig
+    from lgsp.testing import samples
+
+    demo = SandboxConfig.demo()
+    url = url.rstrip("/")
+    a, b = demo.systems[0], demo.systems[1]
+    app = demo.applications[0]
+    a_name = samples.GOVERNMENT_OFFICE.organ_name or ""
+    b_name = samples.NGHE_AN.organ_name or ""
+    sender: Party
+    receiver: Party | None
+    if profile == "vxp":
+        sender = Party(
+            Settings(
+                documents=VxpProfile(endpoint=f"{url}/vxp", system_id=a.system_id, secret=a.secret)
+            ),
+            a.organs[0],
+            a_name,
+        )
+        receiver = Party(
+            Settings(
+                documents=VxpProfile(endpoint=f"{url}/vxp", system_id=b.system_id, secret=b.secret)
+            ),
+            b.organs[0],
+            b_name,
+        )
+    elif profile == "gateway":
+
+        def gw(system: Any) -> Settings:
+            return Settings(
+                documents=GatewayProfile(
+                    base_url=url,
+                    client_id=app.client_id,
+                    client_secret=app.client_secret,
+                    system_id=system.system_id,
+                    secret=system.secret,
+                )
+            )
+
+        sender = Party(gw(a), a.organs[0], a_name)
+        receiver = Party(gw(b), b.organs[0], b_name)
+    elif profile == "soap-hub":
+
+        def hub(organ: str) -> Settings:
+            return Settings(
+                documents=SoapHubProfile(endpoint=f"{url}/soap/DocumentHub", organ_id=organ)
+            )
+
+        sender = Party(hub(a.organs[0]), a.organs[0], a_name)
+        receiver = Party(hub(b.organs[0]), b.organs[0], b_name)
+    elif profile == "portal":
+        user = demo.portal_users[0]
+        classic = PortalProfile(
+            adapter_url=f"{url}/portal",
+            auth_endpoint="/auth",
+            integration_endpoint="/integration",
+            share_endpoint="/share",
+            username=user.username,
+            password=user.password,
+            dstcode=user.dstcode,
+            madonvi=user.madonvi,
+        )
+        sender, receiver = Party(Settings(dossiers=classic), user.madonvi), None
+    elif profile == "portal-token":
+        client = demo.portal_clients[0]
+        token = TokenPortalProfile(
+            base_url=f"{url}/portal-token",
+            token_url=f"{url}/portal-token/token",
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+        )
+        sender, receiver = Party(Settings(dossiers=token), demo.portal_users[0].madonvi), None
+    else:  # pragma: no cover - ProfileName is closed
+        raise ConfigurationError(f"no profile {profile!r}", field="profile")
+    return Target(profile, url, sender, receiver, options or KitOptions(), embedded=embedded)
+
+
+@contextmanager
+def embedded_target(profile: ProfileName, options: KitOptions | None = None) -> Iterator[Target]:
+    """A sandbox started on a free loopback port for the run, and the target for it."""
+    from lgsp.sandbox import Sandbox, SandboxConfig
+
+    with Sandbox(SandboxConfig.demo()) as sandbox:
+        yield sandbox_target(sandbox.url, profile, options, embedded=True)
