@@ -141,3 +141,13 @@ def test_the_command_lists_the_table_and_writes_its_report(tmp_path: Path) -> No
     assert "proof.defect.allow-illegal-transition.portal-token" in ids
     assert not any(i.endswith((".vxp", ".portal")) for i in ids)
     assert "caught proof.defect.accept-any-token.portal-token" in ran.output
+
+
+def test_the_docs_show_every_fault_and_the_case_counts() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "conformance.md").read_text("utf-8")
+    rows = set(re.findall(r"^\| `([a-z_-]+)`", page, re.MULTILINE))
+    assert rows >= set(KNOBS) | set(DEFECTS)
+    cases = suite.builtin_cases()
+    counts = ", ".join(f"{p} {len(suite.select(cases, None, p))}" for p in suite.PROFILES)
+    assert f"Counts per profile: {counts}." in page
+    assert f"({len(cases)} cases;" in page

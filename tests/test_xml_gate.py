@@ -16,7 +16,7 @@ from lxml import etree
 import lgsp
 from conftest import build_package
 from lgsp import HostileXMLError, XMLError
-from lgsp._xml import XMLLimits
+from lgsp._xml import XMLLimits, parse_bytes
 from lgsp.documents import validate
 
 DECL = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -264,3 +264,13 @@ def test_doctype_in_utf16_is_refused_before_parsing(limits: XMLLimits, encoding:
         lgsp.read_package(text.encode(encoding), limits=limits)
     assert "DOCTYPE" in info.value.cause
     assert (info.value.line, info.value.column) == (2, 1)
+
+
+@pytest.mark.parametrize("name", ["UTF-7", "utf-7", "utf_7", "UNICODE-1-1-UTF-7"])
+def test_utf7_is_refused_as_hostile_before_parsing(name: str) -> None:
+    # In UTF-7 '<!DOCTYPE' can be written '+ADw-!DOCTYPE': no byte check would see it.
+    data = f'<?xml version="1.0" encoding="{name}"?>+ADw-!DOCTYPE x+AD4-<x/>'.encode("ascii")
+    with pytest.raises(HostileXMLError, match="encoding is refused") as caught:
+        parse_bytes(data, source="u7.xml")
+    assert caught.value.line == 1
+    parse_bytes(b'<?xml version="1.0" encoding="UTF-8"?><x/>')  # the usual one still reads

@@ -129,6 +129,26 @@ def _leading_junk_cause(head: bytes) -> str | None:
     )
 
 
+_ENCODING = re.compile(rb"""^<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+#: Encodings in which markup can be written without a literal '<' (UTF-7: ``+ADw-!DOCTYPE``):
+#: a byte-level prolog check cannot see a DOCTYPE in them, so they are refused outright.
+_MASKING_ENCODINGS = frozenset({"utf7", "unicode11utf7", "csunicode11utf7"})
+
+
+def _check_declared_encoding(declaration: bytes, source: str | None) -> None:
+    found = _ENCODING.match(declaration)
+    if found is None:
+        return
+    name = found.group(1).decode("ascii").lower().replace("-", "").replace("_", "")
+    if name in _MASKING_ENCODINGS:
+        raise HostileXMLError(
+            f"the {found.group(1).decode('ascii')} encoding is refused: it can hide markup "
+            "(a DOCTYPE and its entities) from the parser's checks",
+            source=source,
+            line=1,
+        )
+
+
 def check_prolog(data: bytes, source: str | None) -> None:
     """Refuse a DOCTYPE before the parser sees it (defence in depth: the tree is checked too)."""
     codec = next((name for magic, name in WIDE_ENCODINGS if data.startswith(magic)), None)
@@ -144,6 +164,7 @@ def check_prolog(data: bytes, source: str | None) -> None:
             pos += 1
         if data.startswith(b"<?", pos):
             end = data.find(b"?>", pos)
+            _check_declared_encoding(data[pos : n if end < 0 else end], source)
             pos = n if end < 0 else end + 2
         elif data.startswith(b"<!--", pos):
             end = data.find(b"-->", pos)

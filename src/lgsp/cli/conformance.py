@@ -23,8 +23,10 @@ from lgsp.errors import ConfigurationError
 
 __all__ = [
     "OutOption",
+    "OutsOption",
     "ReportChoice",
     "ReportOption",
+    "ReportsOption",
     "conformance_app",
     "emit_report",
     "messages_command",
@@ -71,6 +73,28 @@ OutOption = Annotated[
         dir_okay=False,
         help="Write the report to FILE (replaced whole) and print one summary line; without "
         "it the report goes to standard output.",
+        show_default=False,
+    ),
+]
+#: ``--report`` of the commands that may write several reports: optional, the default
+#: following ``--out``'s extension.
+ReportsOption = Annotated[
+    ReportChoice | None,
+    typer.Option(
+        "--report",
+        help="The report's format (default: text, or by --out's extension).",
+        show_default=False,
+    ),
+]
+#: ``--out``, repeatable: each file's format follows its extension when several are given.
+OutsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--out",
+        metavar="FILE",
+        help="Write the report to FILE instead of stdout; repeatable. With several files "
+        "(or no --report) each file's format follows its extension: .json, .xml (JUnit), "
+        ".html, anything else text.",
         show_default=False,
     ),
 ]

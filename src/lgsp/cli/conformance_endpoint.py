@@ -17,7 +17,7 @@ from rich.text import Text
 
 from lgsp.cli import render
 from lgsp.cli._client import EXIT_REMOTE, EXIT_USAGE, exit_codes
-from lgsp.cli.conformance import ReportChoice, conformance_app
+from lgsp.cli.conformance import OutsOption, ReportsOption, conformance_app
 from lgsp.conformance.reports import ReportFormat, write
 from lgsp.conformance.reports import render as render_report
 from lgsp.conformance.results import CaseResult, Report
@@ -214,25 +214,8 @@ def endpoint_command(  # noqa: PLR0917 - typer passes one argument per option
         int,
         typer.Option(metavar="SECONDS", help="The shortest token lifetime a gateway may announce."),
     ] = _DEFAULTS.min_token_lifetime,
-    report_format: Annotated[
-        ReportChoice | None,
-        typer.Option(
-            "--report",
-            help="The report's format (default: text, or by --out's extension).",
-            show_default=False,
-        ),
-    ] = None,
-    out: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--out",
-            metavar="FILE",
-            help="Write the report to FILE instead of stdout; repeatable. With several files "
-            "(or no --report) each file's format follows its extension: .json, .xml (JUnit), "
-            ".html, anything else text.",
-            show_default=False,
-        ),
-    ] = None,
+    report_format: ReportsOption = None,
+    out: OutsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
     """Run the endpoint suite: declarative cases (shipped with lgsp) against an endpoint.

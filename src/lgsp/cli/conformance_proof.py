@@ -6,7 +6,6 @@ Importing this module adds the command to ``lgsp conformance``. The work is
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,7 +13,7 @@ from rich.text import Text
 
 from lgsp.cli import render
 from lgsp.cli._client import EXIT_USAGE, exit_codes
-from lgsp.cli.conformance import ReportChoice, conformance_app
+from lgsp.cli.conformance import OutsOption, ReportsOption, conformance_app
 from lgsp.cli.conformance_endpoint import ProfileChoice, emit_reports
 from lgsp.conformance.proof import load_faults, run_proof, uncovered
 from lgsp.conformance.results import CaseResult
@@ -47,23 +46,8 @@ def proof_command(
     list_only: Annotated[
         bool, typer.Option("--list", help="Print the table of faults and cases and exit.")
     ] = False,
-    report_format: Annotated[
-        ReportChoice | None,
-        typer.Option(
-            "--report",
-            help="The report's format (default: text, or by --out's extension).",
-            show_default=False,
-        ),
-    ] = None,
-    out: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--out",
-            metavar="FILE",
-            help="Write the report to FILE; repeatable, the format following the extension.",
-            show_default=False,
-        ),
-    ] = None,
+    report_format: ReportsOption = None,
+    out: OutsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
     """Prove the kit can fail: the suite against a clean sandbox, then against each fault.

@@ -1,4 +1,4 @@
-"""What the vendor does on the axis, seen from outside the sandbox, and the server around it.
+"""What the vendor does on the axis, seen from outside the sandbox.
 
 :class:`Watch` is an ASGI layer around the sandbox's app (the sandbox itself is not changed):
 it passes every call on, and for the VXP calls of systems other than the partner's it records
@@ -7,30 +7,27 @@ that a package the axis refuses is checked too) and the answer. It also answers
 ``GET /sandbox/counterparty`` (the session's report so far, as JSON) and
 ``GET /sandbox/counterparty/trust.pem`` (the test CA the partner signs with).
 
-:class:`Server` serves an ASGI app with uvicorn from a background thread, like
-:class:`lgsp.sandbox.Sandbox` does for the bare sandbox.
+The session serves it with :class:`lgsp.sandbox.server.AppServer`, as the sandbox serves
+itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lgsp.transports.observe import redact, redact_body
 from lgsp.transports.vxp_signing import HEADER_PREFIX
 
-__all__ = ["REPORT_PATH", "TRUST_PATH", "Call", "Server", "Watch"]
+__all__ = ["REPORT_PATH", "TRUST_PATH", "Call", "Watch"]
 
 REPORT_PATH = "/sandbox/counterparty"
 TRUST_PATH = "/sandbox/counterparty/trust.pem"
@@ -38,7 +35,6 @@ _PREFIXES = ("/vxp/", "/vdxp-product/1.0/")
 _PARAM = HEADER_PREFIX.lower()
 #: Operations whose answer is a package: only its size is kept.
 _PACKAGE_ANSWERS = frozenset({"getedoc", "downloadedoc"})
-_START_TIMEOUT = 15.0
 
 
 @dataclasses.dataclass(slots=True)
@@ -271,82 +267,3 @@ class _Recording:
         if call.body:
             _json_params(call.body, call.params)
         self.watch.on_call(call)
-
-
-class Server:
-    """``app`` served by uvicorn (asyncio, h11) from a background thread on ``host:port``
-    (port 0: a free one)."""
-
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.app = app
-        self.host = host
-        self.port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-
-    @property
-    def url(self) -> str:
-        shown = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{shown}:{self.port}"
-
-    def start(self) -> Server:
-        """Bind (OSError when the port is taken) and return once connections are accepted."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-            sock.listen(256)
-        except OSError:
-            sock.close()
-            raise
-        self._socket = sock
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            host=self.host,
-            port=self.port,
-            loop="asyncio",
-            http="h11",
-            lifespan="on",
-            log_level="warning",
-            access_log=False,
-            log_config=None,
-            timeout_graceful_shutdown=3,
-            server_header=False,
-        )
-        server = uvicorn.Server(config)
-        self._server = server
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                server.run(sockets=[sock])
-            except BaseException as exc:  # noqa: BLE001 - reported by start(), which waits
-                failure.append(exc)
-
-        self._thread = threading.Thread(target=run, name=f"lgsp-counterparty-{self.port}")
-        self._thread.daemon = True
-        self._thread.start()
-        waited = threading.Event()
-        began = time.monotonic()
-        while not server.started and self._thread.is_alive():
-            if time.monotonic() - began > _START_TIMEOUT:
-                break
-            waited.wait(0.01)
-        if not server.started:
-            self.stop()
-            cause = failure[0] if failure else None
-            raise RuntimeError(f"the counterparty did not start on {self.url}") from cause
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
-        if self._socket is not None:
-            with contextlib.suppress(OSError):
-                self._socket.close()
-        self._server = self._thread = self._socket = None

@@ -224,7 +224,8 @@ def _message_block(first_line: str, headers: Mapping[str, str], body: str | None
 def _evidence(evidence: list[Evidence], *, open_all: bool = False) -> str:
     if not evidence:
         return ""
-    parts = [f"<h3>Evidence ({len(evidence)} exchanges)</h3>"]
+    count = f"{len(evidence)} exchange{'' if len(evidence) == 1 else 's'}"
+    parts = [f"<h3>Evidence ({count})</h3>"]
     for ev in evidence:
         answer = str(ev.status) if ev.status is not None else "no answer"
         title = f"{ev.step}: {ev.method} {ev.url} → {answer} · {ev.duration_ms:.0f} ms"

@@ -55,7 +55,7 @@ from lgsp.conformance._counterparty_script import (
     ScriptedStatus,
     load_script,
 )
-from lgsp.conformance._counterparty_watch import Call, Server, Watch
+from lgsp.conformance._counterparty_watch import Call, Watch
 from lgsp.conformance.reports import render
 from lgsp.conformance.results import Report
 from lgsp.errors import ConfigurationError
@@ -63,6 +63,7 @@ from lgsp.findings import Profile
 
 if TYPE_CHECKING:
     from lgsp.sandbox import SandboxState
+    from lgsp.sandbox.server import AppServer
 
 __all__ = [
     "DEFAULT_SCRIPT",
@@ -148,7 +149,7 @@ class Counterparty:
         self._stop = threading.Event()
         self._actions: list[Action] = []
         self._seq = itertools.count()
-        self._server: Server | None = None
+        self._server: AppServer | None = None
         self._state: SandboxState | None = None
         self._client: Client | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -197,6 +198,7 @@ class Counterparty:
     def start(self) -> Counterparty:
         """Serve the sandbox and ready the partner's agent (OSError when the port is taken)."""
         from lgsp.sandbox import SandboxState, create_app
+        from lgsp.sandbox.server import AppServer
 
         if self._server is not None:
             raise RuntimeError("the counterparty is already started")
@@ -212,7 +214,7 @@ class Counterparty:
                 report=lambda: render(self.report(), "json"),
                 trust_pem=self.partner_agent.packages.trust_pem,
             )
-            self._server = Server(watch, self.host, self.port).start()
+            self._server = AppServer(watch, self.host, self.port, name="lgsp-counterparty").start()
             self.port = self._server.port
             self._tmp = tempfile.TemporaryDirectory(prefix="lgsp-counterparty-")
             local = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host  # noqa: S104

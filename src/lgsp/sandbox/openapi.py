@@ -190,7 +190,7 @@ def build_openapi(routes: list[BaseRoute] | None = None) -> dict[str, Any]:
                 "operationId": "setFaults",
                 "tags": ["sandbox"],
                 "summary": "Change fault knobs (latency, error_rate, drop_rate, token_lifetime, "
-                "seed, retry_after, paths)",
+                "seed, retry_after, paths) and the defects played (a list of names)",
                 "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
                 "responses": {"200": {"description": "knobs"}, "400": {"description": "bad knob"}},
             },

@@ -25,7 +25,7 @@ from lgsp.sandbox.app import create_app
 from lgsp.sandbox.config import SandboxConfig
 from lgsp.sandbox.state import DEFAULT_WORKERS, SandboxState
 
-__all__ = ["Sandbox", "serve"]
+__all__ = ["AppServer", "Sandbox", "serve"]
 
 _START_TIMEOUT = 15.0
 
@@ -47,6 +47,93 @@ def _uvicorn_config(
         server_header=False,
         **extra,
     )
+
+
+class AppServer:
+    """An ASGI ``app`` served by uvicorn (asyncio, h11) from a background thread on
+    ``host:port`` (port 0: a free one). :meth:`start` binds (OSError when the port is taken)
+    and returns once connections are accepted; :meth:`stop` ends it and joins the thread."""
+
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        name: str = "lgsp-server",
+        log_level: str = "warning",
+        backlog: int = 2048,
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.name = name
+        self.log_level = log_level
+        self.backlog = backlog
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._socket is not None
+
+    @property
+    def url(self) -> str:
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{shown}:{self.port}"
+
+    def start(self) -> AppServer:
+        if self._server is not None:
+            raise RuntimeError(f"{self.name} is already started")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on accepted sockets whose
+        # listener names the protocol. Without it every answer written in two parts (head,
+        # then body) waits for the client's delayed ACK: about 40 ms a call on keep-alive.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(self.backlog)
+        except OSError:
+            sock.close()
+            raise
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+        config = _uvicorn_config(self.app, self.host, self.port, self.log_level, own_logging=False)
+        server = uvicorn.Server(config)
+        self._server = server
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                server.run(sockets=[sock])
+            except BaseException as exc:  # noqa: BLE001 - reported by start(), which waits
+                failure.append(exc)
+
+        self._thread = threading.Thread(target=run, name=f"{self.name}-{self.port}", daemon=True)
+        self._thread.start()
+        stopped = threading.Event()
+        waited = 0.0
+        while not server.started and self._thread.is_alive() and waited < _START_TIMEOUT:
+            stopped.wait(0.01)
+            waited += 0.01
+        if not server.started:
+            self.stop()
+            cause = failure[0] if failure else None
+            raise RuntimeError(f"{self.name} did not start on {self.url}") from cause
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(10)
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.close()
+        self._server = self._thread = self._socket = None
 
 
 class Sandbox:
@@ -77,9 +164,7 @@ class Sandbox:
         self.host = host
         self.port = port
         self.log_level = log_level
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._serving: AppServer | None = None
 
     @property
     def config(self) -> SandboxConfig:
@@ -88,64 +173,29 @@ class Sandbox:
     @property
     def url(self) -> str:
         """The base URL (no trailing slash)."""
-        if self._socket is None:
+        if self._serving is None:
             raise RuntimeError("the sandbox is not started")
-        return f"http://{self.host}:{self.port}"
+        return self._serving.url
 
     def start(self) -> Sandbox:
         """Bind, start serving, and return once the server accepts connections."""
-        if self._server is not None:
+        if self._serving is not None and self._serving.started:
             raise RuntimeError("the sandbox is already started")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on accepted sockets whose
-        # listener names the protocol. Without it every answer written in two parts (head,
-        # then body) waits for the client's delayed ACK: about 40 ms a call on keep-alive.
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-            sock.listen(2048)
-        except OSError:
-            sock.close()
-            raise
-        self._socket = sock
-        self.port = sock.getsockname()[1]
-        app = create_app(state=self.state)
-        config = _uvicorn_config(app, self.host, self.port, self.log_level, own_logging=False)
-        server = uvicorn.Server(config)
-        self._server = server
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                server.run(sockets=[sock])
-            except BaseException as exc:  # noqa: BLE001 - reported by start(), which waits
-                failure.append(exc)
-
-        self._thread = threading.Thread(target=run, name=f"lgsp-sandbox-{self.port}", daemon=True)
-        self._thread.start()
-        stopped = threading.Event()
-        waited = 0.0
-        while not server.started and self._thread.is_alive() and waited < _START_TIMEOUT:
-            stopped.wait(0.01)
-            waited += 0.01
-        if not server.started:
-            self.stop()
-            cause = failure[0] if failure else None
-            raise RuntimeError(f"the sandbox did not start on {self.host}:{self.port}") from cause
+        serving = AppServer(
+            create_app(state=self.state),
+            self.host,
+            self.port,
+            name="lgsp-sandbox",
+            log_level=self.log_level,
+        )
+        serving.start()
+        self._serving, self.port = serving, serving.port
         return self
 
     def stop(self) -> None:
         """Stop serving and join the thread; close the store if this sandbox opened it."""
-        server, thread = self._server, self._thread
-        if server is not None:
-            server.should_exit = True
-        if thread is not None:
-            thread.join(10)
-        if self._socket is not None:
-            with contextlib.suppress(OSError):
-                self._socket.close()
-        self._server = self._thread = None
+        if self._serving is not None:  # kept: its url stays readable after a stop
+            self._serving.stop()
         if self._owns_state:
             self.state.close()
 
@@ -156,7 +206,7 @@ class Sandbox:
         self.stop()
 
     def __repr__(self) -> str:
-        where = self.url if self._socket is not None else "not started"
+        where = self.url if self._serving is not None and self._serving.started else "stopped"
         return f"Sandbox({where}, db={self.state.store.path!r})"
 
 
