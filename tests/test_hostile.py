@@ -187,6 +187,24 @@ def test_xinclude_is_not_processed(limits: XMLLimits) -> None:
             assert hostname.read_text().strip() not in pkg.model_dump_json()
 
 
+def test_foreign_elements_directly_under_the_header_are_named() -> None:
+    """Each foreign element beside MessageHeader is noted with its own name and namespace."""
+    extra = b'<v:Extra xmlns:v="urn:vendor">1</v:Extra><w:More xmlns:w="urn:other">2</w:More>'
+    marker = b"</edXML:edXMLHeader>"
+    data = _package_bytes()
+    assert marker in data
+    with lgsp.read_document(data.replace(marker, extra + marker, 1)) as pkg:
+        notes = [n for n in pkg.notes if n.rule == "read.unknown_element"]
+    assert [(n.location, n.message) for n in notes] == [
+        (
+            "edXML/edXMLEnvelope/edXMLHeader/Extra",
+            "element in foreign namespace urn:vendor ignored",
+        ),
+        ("edXML/edXMLEnvelope/edXMLHeader/More", "element in foreign namespace urn:other ignored"),
+    ]
+    assert all("\x00" not in repr(n) for n in pkg.notes)
+
+
 # --------------------------------------------------------------------------------------------
 # size, depth and count limits
 

@@ -537,3 +537,19 @@ def test_deep_validation_reads_attachments() -> None:
     pkg = _read(data)
     assert "attachment.content" in {f.rule for f in validate(pkg, deep=True)}
     assert "attachment.content" not in {f.rule for f in validate(pkg, deep=False)}
+
+
+def test_blanks_around_an_organ_code_are_read_but_refused_by_the_strict_profile() -> None:
+    data = lgsp.package_to_bytes(build_package())
+    organ = build_package().header.from_.organ_id
+    spaced = data.replace(f">{organ}<".encode(), f">{organ} <".encode(), 1)
+    assert spaced != data
+    with lgsp.read_document(spaced) as pkg:
+        assert pkg.header.from_.organ_id == organ  # read leniently: the code itself
+        strict = [f for f in lgsp.validate(pkg, profile="strict") if f.rule == "organ_id.format"]
+        lenient = [f for f in lgsp.validate(pkg, profile="lenient") if f.rule == "organ_id.format"]
+    assert [(f.severity, f.location) for f in strict] == [
+        ("error", "edXML/edXMLEnvelope/edXMLHeader/MessageHeader/From/OrganId")
+    ]
+    assert [f.severity for f in lenient] == ["warning"]
+    assert f"{organ} " in strict[0].message

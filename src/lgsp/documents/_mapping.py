@@ -76,9 +76,17 @@ class PackageMapper:
                     continue
                 value = all_text(child) if len(child) else child.text
                 if value:
-                    value = value.strip()
-                    if value:
-                        out[local] = value
+                    stripped = value.strip()
+                    if stripped is not value and local == "OrganId" and stripped:
+                        # Read as the code, but a code with blanks is no code: strict refuses.
+                        self.note(
+                            "organ_id.format",
+                            f"{path}/{local}",
+                            f"OrganId {value!r} has whitespace around the code",
+                            "warning",
+                        )
+                    if stripped:
+                        out[local] = stripped
             elif kind == BLOCK:
                 if local in out:
                     self.duplicate(path, local)
@@ -269,9 +277,10 @@ class PackageMapper:
                 and mh.find("To") is None
             )
         )
-        for name in head_kids:
+        for name, found in head_kids.items():
             if name not in ("MessageHeader", "TraceHeaderList", "Signature", "DigitalSignature"):
-                self.note("read.unknown_element", f"{hpath}/{name}", f"unknown element {name}")
+                for el in found if name == FOREIGN else found[:1]:
+                    self.unknown(el.tag, name, hpath)
         try:
             if is_status:
                 pkg: DocumentPackage | StatusPackage = self.status(
