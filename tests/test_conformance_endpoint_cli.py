@@ -220,3 +220,27 @@ def test_a_run_against_a_sandbox_by_url_writes_every_report(
     for out in outs:
         text = out.read_text("utf-8")
         assert "sandbox-secret-a" not in text and "sandbox-secret-b" not in text
+
+
+def test_a_target_one_level_off_fails_with_a_hint_at_the_url(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    result = run(
+        "conformance",
+        "endpoint",
+        "--target",
+        sandbox.url,  # the sandbox's root, not its VXP endpoint URL/vxp
+        "--profile",
+        "vxp",
+        "--organ",
+        "000.00.00.G22",
+        "--system-id",
+        "vxp.saas.03",
+        "--cases",
+        "platform",
+        "--out",
+        str(tmp_path / "r.json"),
+        env={"LGSP_KIT_SECRET": "sandbox-secret-a"},
+    )
+    assert result.exit_code == 1, result.output
+    assert "got HTTP 404: check that --target is the VXP endpoint itself" in result.output

@@ -277,7 +277,31 @@ def endpoint_command(  # noqa: PLR0917 - typer passes one argument per option
     except ConfigurationError as exc:
         raise _usage(str(exc)) from None
     report.settings.update({"cases": cases or "all", "selected": len(selected)})
+    hint = _wrong_url_hint(report, chosen)
+    if hint:
+        console.print(Text(f"lgsp: {hint}"), soft_wrap=True)
     emit_reports(report, report_format.value if report_format else None, out or [], quiet)
+
+
+_WHERE = {
+    "vxp": "the VXP endpoint itself (an lgsp sandbox's is URL/vxp)",
+    "gateway": "the gateway's base URL, under which /token and the API context live",
+    "soap-hub": "the hub's SOAP endpoint (an lgsp sandbox's is URL/soap/DocumentHub)",
+    "portal": "the adapter's base URL (an lgsp sandbox's is URL/portal)",
+    "portal-token": "the API's base URL (an lgsp sandbox's is URL/portal-token)",
+}
+
+
+def _wrong_url_hint(report: Report, profile: ProfileName) -> str | None:
+    """A sentence when most cases failed on HTTP 404: the URL is likely one level off."""
+    failed = [r for r in report.results if r.outcome == "fail"]
+    not_found = [r for r in failed if "404" in r.message]
+    if len(failed) < 3 or len(not_found) * 2 < len(failed):
+        return None
+    return (
+        f"{len(not_found)} of {len(failed)} failed cases got HTTP 404: check that --target is "
+        f"{_WHERE[profile]}"
+    )
 
 
 _BY_SUFFIX: dict[str, ReportFormat] = {
