@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -322,3 +324,24 @@ def test_a_report_that_cannot_be_written_fails_the_run(team: pytest.Pytester) ->
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines(["lgsp report NOT written: taken/r.json: *"])
+
+
+def test_loading_the_plugin_imports_nothing_heavy() -> None:
+    """Every pytest run where lgsp is installed loads the plugin: it must not import the
+    clients, pydantic or httpx until a case or fixture is asked for."""
+    probe = (
+        "import sys, lgsp.conformance.pytest_plugin\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('lgsp', 'pydantic', 'httpx', 'lxml', 'zeep'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(done.stdout.split())
+    assert loaded <= {
+        "lgsp",
+        "lgsp.conformance",
+        "lgsp.conformance._names",
+        "lgsp.conformance._pytest_kit",
+        "lgsp.conformance.pytest_plugin",
+    }, sorted(loaded)

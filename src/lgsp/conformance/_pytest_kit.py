@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pytest
 
-from lgsp.conformance.suite import PROFILES, ProfileName
+from lgsp.conformance._names import PROFILES, ProfileName
 
 if TYPE_CHECKING:
     from lgsp.conformance.reports import ReportFormat
@@ -252,10 +252,12 @@ class Kit:
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        carried = getattr(report, "lgsp_results", None)
+        if not carried:  # every test of a suite that does not use the kit: nothing to import
+            return
         from lgsp.conformance.results import CaseResult
 
-        for text in getattr(report, "lgsp_results", None) or ():
-            self.results.append(CaseResult.model_validate_json(text))
+        self.results.extend(CaseResult.model_validate_json(text) for text in carried)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write ``--lgsp-report`` (by the controller, under xdist) and stop what was started."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from lgsp.conformance._names import PROFILES
 from lgsp.conformance._pytest_kit import (
     RESULTS,
     CaseFailed,
@@ -25,7 +26,6 @@ from lgsp.conformance._pytest_kit import (
     describe,
     kit_of,
 )
-from lgsp.conformance.suite import PROFILES
 
 if TYPE_CHECKING:
     from lgsp.clients import Client

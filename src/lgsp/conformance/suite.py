@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from lgsp.conformance._names import PROFILES, ProfileName
 from lgsp.errors import ConfigurationError
 
 __all__ = [
@@ -53,8 +54,6 @@ __all__ = [
     "select",
 ]
 
-ProfileName = Literal["vxp", "gateway", "soap-hub", "portal", "portal-token"]
-PROFILES: tuple[ProfileName, ...] = ("vxp", "gateway", "soap-hub", "portal", "portal-token")
 PartyName = Literal["sender", "receiver"]
 
 
