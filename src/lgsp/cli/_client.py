@@ -131,7 +131,7 @@ def fail(
 def sandbox_settings(url: str, system: str | None = None) -> Settings:
     """The demo deployment of a sandbox at ``url``: its VXP axis as ``system`` (default
     vxp.saas.03) and its classic portal adapter, with the demo credentials."""
-    from lgsp.clients import PortalProfile, Settings, VxpProfile
+    from lgsp.clients import Settings, VxpProfile
     from lgsp.sandbox.config import SandboxConfig
 
     demo = SandboxConfig.demo()
@@ -149,16 +149,7 @@ def sandbox_settings(url: str, system: str | None = None) -> Settings:
             documents=VxpProfile(
                 endpoint=f"{base}/vxp", system_id=chosen.system_id, secret=chosen.secret
             ),
-            dossiers=PortalProfile(
-                adapter_url=f"{base}/portal",
-                auth_endpoint="/auth",
-                integration_endpoint="/integration",
-                share_endpoint="/share",
-                username=user.username,
-                password=user.password,
-                dstcode=user.dstcode,
-                madonvi=user.madonvi,
-            ),
+            dossiers=user.client_profile(base),
         )
     except ConfigurationError as exc:
         raise typer.BadParameter(f"{url!r}: {exc}", param_hint="--sandbox") from None

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.text import Text
 
 from lgsp import Client, read_package, sign_package, verify_package
-from lgsp.clients import PortalProfile, Settings, SoapHubProfile, VxpProfile
+from lgsp.clients import Settings, SoapHubProfile, VxpProfile
 from lgsp.documents import VIETNAM_TZ, Attachment, DocumentPackage, StatusPackage
 from lgsp.dossiers import DossierStatus
 from lgsp.errors import LgspError
@@ -121,16 +121,7 @@ class _Story:
         self.b = Client.from_settings(
             Settings(
                 documents=SoapHubProfile(endpoint=f"{url}/soap/DocumentHub", organ_id=B),
-                dossiers=PortalProfile(
-                    adapter_url=f"{url}/portal",
-                    auth_endpoint="/auth",
-                    integration_endpoint="/integration",
-                    share_endpoint="/share",
-                    username=user.username,
-                    password=user.password,
-                    dstcode=user.dstcode,
-                    madonvi=user.madonvi,
-                ),
+                dossiers=user.client_profile(url),
             ),
             download_dir=work / "b-inbox",
             inbox=work / "b-inbox.db",

@@ -313,16 +313,7 @@ def sandbox_target(
         receiver = Party(hub(b.organs[0]), b.organs[0], b_name)
     elif profile == "portal":
         user = demo.portal_users[0]
-        classic = PortalProfile(
-            adapter_url=f"{url}/portal",
-            auth_endpoint="/auth",
-            integration_endpoint="/integration",
-            share_endpoint="/share",
-            username=user.username,
-            password=user.password,
-            dstcode=user.dstcode,
-            madonvi=user.madonvi,
-        )
+        classic = user.client_profile(url)
         sender, receiver = Party(Settings(dossiers=classic), user.madonvi), None
     elif profile == "portal-token":
         client = demo.portal_clients[0]

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from lgsp.errors import ConfigurationError
 from lgsp.sandbox.faults import check_defects
+
+if TYPE_CHECKING:
+    from lgsp.clients.settings import PortalProfile
 
 __all__ = [
     "AgencySeed",
@@ -62,6 +65,21 @@ class PortalUser(_Model):
     madonvi: str
     #: Seconds a session lives.
     session_lifetime: int = 3600
+
+    def client_profile(self, sandbox_url: str) -> PortalProfile:
+        """The lgsp client profile that logs in as this user on a sandbox at ``sandbox_url``."""
+        from lgsp.clients.settings import PortalProfile
+
+        return PortalProfile(
+            adapter_url=f"{sandbox_url.rstrip('/')}/portal",
+            auth_endpoint="/auth",
+            integration_endpoint="/integration",
+            share_endpoint="/share",
+            username=self.username,
+            password=self.password,
+            dstcode=self.dstcode,
+            madonvi=self.madonvi,
+        )
 
 
 class AgencySeed(_Model):
