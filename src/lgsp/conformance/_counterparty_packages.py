@@ -68,14 +68,7 @@ def organization(code: str, names: dict[str, str]) -> Organization:
     """The organisation of ``code`` as packages name it (the samples' own for the demo's)."""
     if code in _KNOWN:
         return _KNOWN[code]
-    name = names.get(code) or f"Cơ quan {code}"
-    return Organization(
-        organ_id=code,
-        organization_in_charge=name,
-        organ_name=name,
-        organ_address="Địa chỉ thử nghiệm",
-        email="vanthu@thu-nghiem.example.gov.vn",
-    )
+    return samples.organization(code, names.get(code) or f"Cơ quan {code}")
 
 
 @dataclasses.dataclass(slots=True)

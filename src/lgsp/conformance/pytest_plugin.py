@@ -126,14 +126,15 @@ def lgsp_target(pytestconfig: pytest.Config) -> Target:
 def lgsp_package_factory(pytestconfig: pytest.Config) -> PackageFactory:
     """Fresh strictly valid document, status and revoke packages, each with its own number
     (between the ``--lgsp-settings`` parties when given, else the sandbox's demo agencies)."""
-    from lgsp.testing.factories import PackageFactory, organisation
+    from lgsp.testing.factories import PackageFactory
+    from lgsp.testing.samples import organization
 
     parties = kit_of(pytestconfig).parties
     if parties is None or kit_of(pytestconfig).options.profile.startswith("portal"):
         return PackageFactory()
     sender, receiver = parties
-    to = [organisation(receiver.organ, receiver.organ_name)] if receiver else []
-    return PackageFactory(organisation(sender.organ, sender.organ_name), to)
+    to = [organization(receiver.organ, receiver.organ_name)] if receiver else []
+    return PackageFactory(organization(sender.organ, sender.organ_name), to)
 
 
 @pytest.fixture

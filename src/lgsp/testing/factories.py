@@ -19,20 +19,11 @@ from lgsp.documents import package_to_bytes as _package_to_bytes
 from lgsp.dossiers import DossierProgressItem, DossierStatus, DossierSyncItem
 from lgsp.testing import samples
 
-__all__ = ["DossierFactory", "PackageFactory", "organisation"]
+__all__ = ["DossierFactory", "PackageFactory"]
 
 
 def _today() -> dt.date:
     return dt.datetime.now(VIETNAM_TZ).date()
-
-
-def organisation(organ_id: str, name: str = "") -> Organization:
-    """An organisation for ``organ_id`` with the sample's contact details (a strict package
-    needs them), named ``name`` (the code when empty)."""
-    shown = name or organ_id
-    return samples.GOVERNMENT_OFFICE.model_copy(
-        update={"organ_id": organ_id, "organ_name": shown, "organization_in_charge": shown}
-    )
 
 
 class PackageFactory:

@@ -55,6 +55,7 @@ __all__ = [
     "docx_bytes",
     "dossier",
     "dossier_step",
+    "organization",
     "pdf_bytes",
     "replace",
     "revoke",
@@ -78,6 +79,19 @@ NGHE_AN = Organization(
     organ_address="Số 03 đường Trường Thi, thành phố Vinh, tỉnh Nghệ An",
     email="vanthu@nghean.example.gov.vn",
 )
+
+
+def organization(organ_id: str, name: str = "") -> Organization:
+    """The organisation of ``organ_id`` as packages name it: the demo agencies in full
+    (:data:`GOVERNMENT_OFFICE`, :data:`NGHE_AN`), any other code with the samples' contact
+    details (a strict package needs them), named ``name`` (the code when empty)."""
+    for known in (GOVERNMENT_OFFICE, NGHE_AN):
+        if known.organ_id == organ_id and name in ("", known.organ_name):
+            return known
+    shown = name or organ_id
+    return GOVERNMENT_OFFICE.model_copy(
+        update={"organ_id": organ_id, "organ_name": shown, "organization_in_charge": shown}
+    )
 
 
 def _ascii(text: str) -> str:

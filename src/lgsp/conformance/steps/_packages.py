@@ -35,6 +35,7 @@ from lgsp.documents import (
 from lgsp.errors import LgspError
 from lgsp.signatures import KeySigner, sign_package, verify_package
 from lgsp.testing import pki, samples
+from lgsp.testing.samples import organization
 
 __all__ = [
     "HOSTILE_KINDS",
@@ -145,14 +146,6 @@ def _signer(which: str) -> KeySigner:
     test_pki = _pki()
     identity = test_pki.expired() if which == "expired" else test_pki.signer()
     return KeySigner(identity.key, identity.certificate, identity.chain)
-
-
-def organization(organ: str, name: str = "") -> Organization:
-    """The organisation of ``organ`` as packages name it (the demo agencies in full)."""
-    for known in (samples.GOVERNMENT_OFFICE, samples.NGHE_AN):
-        if known.organ_id == organ:
-            return known
-    return Organization(organ_id=organ, organ_name=name or organ)
 
 
 def _big_attachment(number: str, max_bytes: int) -> Attachment:
