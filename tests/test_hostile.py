@@ -202,7 +202,21 @@ def test_foreign_elements_directly_under_the_header_are_named() -> None:
         ),
         ("edXML/edXMLEnvelope/edXMLHeader/More", "element in foreign namespace urn:other ignored"),
     ]
-    assert all("\x00" not in repr(n) for n in pkg.notes)
+    assert all("\x00" not in n.location + n.message for n in pkg.notes)
+
+
+@pytest.mark.parametrize(
+    ("marker", "where"),
+    [(b"</edXML:edXMLEnvelope>", "edXML/edXMLEnvelope"), (b"</edXML>", "edXML")],
+)
+def test_foreign_elements_above_the_header_are_named_too(marker: bytes, where: str) -> None:
+    data = _package_bytes()
+    assert marker in data
+    extra = b'<v:Extra xmlns:v="urn:vendor">1</v:Extra>'
+    with lgsp.read_document(data.replace(marker, extra + marker, 1)) as pkg:
+        notes = [n for n in pkg.notes if n.rule == "read.unknown_element"]
+        assert pkg.header.subject == build_package().header.subject
+    assert [(n.location, n.severity) for n in notes] == [(f"{where}/Extra", "warning")]
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,6 +35,12 @@ from lgsp.documents.models import DocumentPackage, StatusPackage
 from lgsp.errors import PackageError
 from lgsp.findings import Finding, Severity
 
+# The structural children each level may hold. A Signature anywhere is the verifier's business
+# (a misplaced one is signature wrapping), so it is never called unknown here.
+_ROOT_CHILDREN = frozenset({"edXMLEnvelope", "AttachmentEncoded", "Signature"})
+_ENVELOPE_CHILDREN = frozenset({"edXMLHeader", "edXMLBody", "AttachmentEncoded", "Signature"})
+_HEADER_CHILDREN = frozenset({"MessageHeader", "TraceHeaderList", "Signature", "DigitalSignature"})
+
 
 class PackageMapper:
     """Maps a parsed tree onto the package models in one pass, collecting notes."""
@@ -277,10 +283,15 @@ class PackageMapper:
                 and mh.find("To") is None
             )
         )
-        for name, found in head_kids.items():
-            if name not in ("MessageHeader", "TraceHeaderList", "Signature", "DigitalSignature"):
-                for el in found if name == FOREIGN else found[:1]:
-                    self.unknown(el.tag, name, hpath)
+        for kids, known, where in (
+            (root_kids, _ROOT_CHILDREN, "edXML"),
+            (env_kids, _ENVELOPE_CHILDREN, "edXML/edXMLEnvelope"),
+            (head_kids, _HEADER_CHILDREN, hpath),
+        ):
+            for name, found in kids.items():
+                if name not in known:
+                    for el in found if name == FOREIGN else found[:1]:
+                        self.unknown(el.tag, name, where)
         try:
             if is_status:
                 pkg: DocumentPackage | StatusPackage = self.status(
