@@ -29,7 +29,9 @@ __all__ = [
     "ReportsOption",
     "conformance_app",
     "emit_report",
+    "format_of",
     "messages_command",
+    "usage_exit",
 ]
 
 conformance_app = typer.Typer(
@@ -100,12 +102,15 @@ OutsOption = Annotated[
 ]
 
 
-_FORMATS: dict[ReportChoice, ReportFormat] = {
-    ReportChoice.TEXT: "text",
-    ReportChoice.JSON: "json",
-    ReportChoice.JUNIT: "junit",
-    ReportChoice.HTML: "html",
-}
+def format_of(choice: ReportChoice | ReportFormat) -> ReportFormat:
+    """The renderer's name for a ``--report`` choice (the choices are spelled the same)."""
+    return ReportChoice(choice).value
+
+
+def usage_exit(message: str) -> typer.Exit:
+    """Print ``lgsp: message`` on standard error; the exit (code 2) for the caller to raise."""
+    render.make_console(stderr=True).print(Text(f"lgsp: {message}"), soft_wrap=True)
+    return typer.Exit(EXIT_USAGE)
 
 
 def _summary(report: Report) -> str:
@@ -120,7 +125,7 @@ def _summary(report: Report) -> str:
 def emit_report(report: Report, fmt: ReportChoice | ReportFormat, out: Path | None) -> NoReturn:
     """Print the report (or write it to ``out`` and print one summary line), then exit with the
     report's code: 0 passed, 1 a failure, 2 a case or file the kit could not carry out."""
-    chosen = _FORMATS[ReportChoice(fmt)]
+    chosen = format_of(fmt)
     if out is None:
         write(report, chosen, None)
     else:
@@ -128,10 +133,7 @@ def emit_report(report: Report, fmt: ReportChoice | ReportFormat, out: Path | No
             write(report, chosen, out)
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            render.make_console(stderr=True).print(
-                Text(f"lgsp: cannot write the report to {out}: {reason}"), soft_wrap=True
-            )
-            raise typer.Exit(EXIT_USAGE) from None
+            raise usage_exit(f"cannot write the report to {out}: {reason}") from None
         typer.echo(f"{_summary(report)}; report written to {out}")
     raise typer.Exit(report.exit_code)
 

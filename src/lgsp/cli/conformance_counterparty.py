@@ -16,28 +16,22 @@ from rich.console import Console
 from rich.text import Text
 
 from lgsp.cli import render
-from lgsp.cli._client import EXIT_USAGE, exit_codes
+from lgsp.cli._client import exit_codes
 from lgsp.cli.app import ProfileName
-from lgsp.cli.conformance import OutOption, ReportChoice, ReportOption, conformance_app
-from lgsp.conformance.reports import ReportFormat
+from lgsp.cli.conformance import (
+    OutOption,
+    ReportChoice,
+    ReportOption,
+    conformance_app,
+    format_of,
+    usage_exit,
+)
 from lgsp.errors import ConfigurationError
 
 __all__ = ["counterparty_command"]
 
 DEFAULT_PORT = 8750  # the port of `lgsp sandbox`: a system set up for it works unchanged
-_DEMO_SYSTEMS = {"vxp.saas.03": "sandbox-secret-a", "vxp.saas.07": "sandbox-secret-b"}
 _STYLES = {"ok": "green", "problem": "bold red", "info": ""}
-_FORMATS: dict[ReportChoice, ReportFormat] = {
-    ReportChoice.TEXT: "text",
-    ReportChoice.JSON: "json",
-    ReportChoice.JUNIT: "junit",
-    ReportChoice.HTML: "html",
-}
-
-
-def _usage(message: str) -> typer.Exit:
-    render.make_console(stderr=True).print(Text(f"lgsp: {message}"), soft_wrap=True)
-    return typer.Exit(EXIT_USAGE)
 
 
 def _banner(console: Console, credentials: dict[str, Any], ends: str) -> None:
@@ -179,14 +173,17 @@ def counterparty_command(
         raise typer.Exit(0)
     if duration is not None and until_complete:
         raise typer.BadParameter("give --duration or --until-complete, not both")
-    secret = vendor_secret or _DEMO_SYSTEMS.get(vendor_system_id)
+    from lgsp.sandbox import SandboxConfig
+
+    demo_systems = {s.system_id: s.secret for s in SandboxConfig.demo().systems}
+    secret = vendor_secret or demo_systems.get(vendor_system_id)
     if secret is None:
         raise typer.BadParameter(
             f"{vendor_system_id} is not a demo system: give its --vendor-secret",
             param_hint="--vendor-secret",
         )
     organs = tuple(vendor_organ or ["000.00.00.G22"])
-    partner_system = next(s for s in _DEMO_SYSTEMS if s != vendor_system_id)
+    partner_system = next(s for s in demo_systems if s != vendor_system_id)
     err = render.make_console(stderr=True)
 
     def show(event: object) -> None:
@@ -196,7 +193,7 @@ def counterparty_command(
     try:
         session = Counterparty(
             VendorSystem(vendor_system_id, secret, organs),
-            PartnerAgency(partner_organ, partner_system, _DEMO_SYSTEMS[partner_system]),
+            PartnerAgency(partner_organ, partner_system, demo_systems[partner_system]),
             load_script(script),
             host=host,
             port=port,
@@ -205,11 +202,11 @@ def counterparty_command(
             on_event=show,
         )
     except ConfigurationError as exc:
-        raise _usage(f"the session cannot be set up: {exc}") from None
+        raise usage_exit(f"the session cannot be set up: {exc}") from None
     try:
         session.start()
     except OSError as exc:
-        raise _usage(
+        raise usage_exit(
             f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another --port)"
         ) from None
     try:
@@ -224,11 +221,11 @@ def counterparty_command(
         report = session.run(duration=duration, until_complete=until_complete, timeout=timeout)
     finally:
         session.stop()
-    chosen: ReportFormat = _FORMATS[ReportChoice(report_format)]
+    chosen = format_of(report_format)
     try:
         write(report, chosen, out)
     except OSError as exc:
-        raise _usage(f"cannot write the report to {out}: {exc.strerror or exc}") from None
+        raise usage_exit(f"cannot write the report to {out}: {exc.strerror or exc}") from None
     if out is not None:
         counts = report.counts()
         shown = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())

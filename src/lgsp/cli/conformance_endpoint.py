@@ -16,8 +16,8 @@ import typer
 from rich.text import Text
 
 from lgsp.cli import render
-from lgsp.cli._client import EXIT_REMOTE, EXIT_USAGE, exit_codes
-from lgsp.cli.conformance import OutsOption, ReportsOption, conformance_app
+from lgsp.cli._client import EXIT_REMOTE, exit_codes
+from lgsp.cli.conformance import OutsOption, ReportsOption, conformance_app, usage_exit
 from lgsp.conformance.reports import ReportFormat, write
 from lgsp.conformance.reports import render as render_report
 from lgsp.conformance.results import CaseResult, Report
@@ -49,11 +49,6 @@ _MARKS = {
     "error": "[yellow]ERROR[/]",
     "skipped": "[dim]skip[/]",
 }
-
-
-def _usage(message: str) -> typer.Exit:
-    render.make_console(stderr=True).print(Text(f"lgsp: {message}"), soft_wrap=True)
-    return typer.Exit(EXIT_USAGE)
 
 
 def _reachable(url: str, verify: bool) -> str | None:
@@ -229,7 +224,7 @@ def endpoint_command(  # noqa: PLR0917 - typer passes one argument per option
         pool = load_cases(cases_file or ())
         selected = select(pool, cases, chosen)
     except ConfigurationError as exc:
-        raise _usage(str(exc)) from None
+        raise usage_exit(str(exc)) from None
     if list_only:
         for case in selected:
             typer.echo(f"{case.id}\t{case.title}")
@@ -275,7 +270,7 @@ def endpoint_command(  # noqa: PLR0917 - typer passes one argument per option
 
             report = run_suite(found, selected, on_result=progress)
     except ConfigurationError as exc:
-        raise _usage(str(exc)) from None
+        raise usage_exit(str(exc)) from None
     report.settings.update({"cases": cases or "all", "selected": len(selected)})
     hint = _wrong_url_hint(report, chosen)
     if hint:
@@ -329,7 +324,7 @@ def emit_reports(report: Report, fmt: ReportFormat | None, outs: list[Path], qui
         try:
             write(report, chosen, file)
         except OSError as exc:
-            raise _usage(f"cannot write {file}: {exc.strerror}") from None
+            raise usage_exit(f"cannot write {file}: {exc.strerror}") from None
     if not quiet or outs:
         written = f"; report written to {', '.join(map(str, outs))}" if outs else ""
         render.make_console(stderr=True).print(f"{summary}{written}", soft_wrap=True)

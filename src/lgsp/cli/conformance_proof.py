@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from lgsp.cli import render
-from lgsp.cli._client import EXIT_USAGE, exit_codes
-from lgsp.cli.conformance import OutsOption, ReportsOption, conformance_app
+from lgsp.cli._client import exit_codes
+from lgsp.cli.conformance import OutsOption, ReportsOption, conformance_app, usage_exit
 from lgsp.cli.conformance_endpoint import ProfileChoice, emit_reports
 from lgsp.conformance.proof import load_faults, run_proof, uncovered
 from lgsp.conformance.results import CaseResult
@@ -61,8 +60,7 @@ def proof_command(
     try:
         faults = load_faults()
     except ConfigurationError as exc:
-        console.print(Text(f"lgsp: {exc}"), soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage_exit(str(exc)) from None
     chosen: list[ProfileName] = [p.value for p in (profile or list(ProfileChoice))]
     if list_only:
         for fault in faults:
@@ -94,6 +92,5 @@ def proof_command(
     try:
         report = run_proof(chosen, faults=faults, on_result=progress)
     except ConfigurationError as exc:
-        console.print(Text(f"lgsp: {exc}"), soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage_exit(str(exc)) from None
     emit_reports(report, report_format.value if report_format else None, out or [], quiet)
