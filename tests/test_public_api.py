@@ -13,6 +13,7 @@ MODULES = [
     "lgsp",
     "lgsp.clients",
     "lgsp.codes",
+    "lgsp.conformance",
     "lgsp.documents",
     "lgsp.dossiers",
     "lgsp.errors",

@@ -128,12 +128,27 @@ def _outcomes(report: Report) -> list[Check]:
     ]
 
 
-def _clean_run(profile: ProfileName, cases: Sequence[Case]) -> CaseResult:
+def _run_on_sandbox(
+    profile: ProfileName,
+    cases: Sequence[Case],
+    options: KitOptions = PROOF_OPTIONS,
+    fault: Fault | None = None,
+) -> Report:
+    """``cases`` against a fresh sandbox (packages above :data:`PROOF_LIMIT` refused) playing
+    ``fault``, or none."""
     from lgsp.sandbox import Sandbox, SandboxConfig
 
     config = SandboxConfig.demo().model_copy(update={"max_package_bytes": PROOF_LIMIT})
     with Sandbox(config) as sandbox:
-        report = run_suite(sandbox_target(sandbox.url, profile, PROOF_OPTIONS), cases)
+        if fault is not None and fault.kind == "defect":
+            sandbox.state.faults.update(defects=frozenset({fault.name}))
+        elif fault is not None:
+            sandbox.state.faults.update(**fault.knobs)
+        return run_suite(sandbox_target(sandbox.url, profile, options), cases)
+
+
+def _clean_run(profile: ProfileName, cases: Sequence[Case]) -> CaseResult:
+    report = _run_on_sandbox(profile, cases)
     broken = [r for r in report.results if r.outcome != "pass"]
     return CaseResult(
         id=f"proof.clean.{profile}",
@@ -158,17 +173,9 @@ def _clean_run(profile: ProfileName, cases: Sequence[Case]) -> CaseResult:
 
 
 def _faulty_run(fault: Fault, profile: ProfileName, cases: Sequence[Case]) -> CaseResult:
-    from lgsp.sandbox import Sandbox, SandboxConfig
-
     chosen = select(cases, ",".join(fault.cases), profile)
     options = dataclasses.replace(PROOF_OPTIONS, **fault.options)
-    config = SandboxConfig.demo().model_copy(update={"max_package_bytes": PROOF_LIMIT})
-    with Sandbox(config) as sandbox:
-        if fault.kind == "defect":
-            sandbox.state.faults.update(defects=frozenset({fault.name}))
-        else:
-            sandbox.state.faults.update(**fault.knobs)
-        report = run_suite(sandbox_target(sandbox.url, profile, options), chosen)
+    report = _run_on_sandbox(profile, chosen, options, fault)
     checks = _outcomes(report)
     missed = [c for c in checks if not c.passed]
     played = ", ".join(f"{k}={v}" for k, v in fault.knobs.items())
