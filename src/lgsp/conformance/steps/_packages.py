@@ -21,6 +21,7 @@ import hashlib
 import re
 from collections.abc import Callable
 
+from lgsp.conformance.negative._make_hostile import billion_laughs, with_doctype
 from lgsp.documents import (
     VIETNAM_TZ,
     Attachment,
@@ -61,13 +62,7 @@ _NOWHERE = "http://lgsp-kit.invalid"
 
 # The DOCTYPE each hostile kind puts before the root, and what it puts in Subject.
 _HOSTILE: dict[str, tuple[str, str]] = {
-    "billion-laughs": (
-        "<!DOCTYPE edXML [\n"
-        '<!ENTITY lol0 "lol">\n'
-        + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">\n' for i in range(1, 10))
-        + "]>",
-        "&lol9;",
-    ),
+    "billion-laughs": (billion_laughs(), "&lol9;"),
     "quadratic-blowup": (
         f'<!DOCTYPE edXML [\n<!ENTITY big "{"A" * 10_000}">\n]>',
         "&big;" * 2_000,
@@ -107,7 +102,6 @@ REFUSED = {
 #: The fixed moment of the packages (their promulgation date and status timestamps).
 _DAY = dt.date(2024, 5, 2)
 _SUBJECT = re.compile(rb"(<(?:[\w.-]+:)?Subject>)(.*?)(</(?:[\w.-]+:)?Subject>)", re.DOTALL)
-_DECLARATION = re.compile(rb"^<\?xml[^>]*\?>\s*")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -197,11 +191,9 @@ def _model(
 
 
 def _hostile(content: bytes, kind: str) -> bytes:
+    # The negative corpus's own maker: a DOCTYPE after the declaration, entities in Subject.
     doctype, subject = _HOSTILE[kind]
-    body = _DECLARATION.sub(b"", content, count=1)
-    body = _SUBJECT.sub(lambda m: m[1] + subject.encode() + m[3], body, count=1)
-    head = b"<?xml version='1.0' encoding='UTF-8'?>\n"
-    return head + (doctype.encode() + b"\n" if doctype else b"") + body
+    return with_doctype(doctype, subject, data=content)
 
 
 def _without_subject(content: bytes) -> bytes:
